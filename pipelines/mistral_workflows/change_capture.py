@@ -1,0 +1,213 @@
+"""Which runs one sync must fetch, and what it remembers for the next one.
+
+Runs are mutable: a RUNNING run later completes, fails or is retried, and its
+history grows. Following `start_time` alone would leave such runs at RUNNING
+forever, so the sync keeps, in dlt's resource state (committed with each load):
+
+- `cursor`: the newest `start_time` loaded. The next listing starts `lookback`
+  earlier, which catches runs that are listed late.
+- `open_runs`: every run not known to be final, with the size of the history last
+  loaded. Each sync re-checks them with one history request, and fetches the
+  detail only when the history moved.
+- `recent_final`: final runs inside the lookback window, so that listing them again
+  costs nothing.
+- `missing_runs`: runs listed but answered 404 (or unreadable) when fetched; they
+  are tried again on the next syncs, even once outside the lookback window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .history import FINAL_STATUSES, parse_api_time
+
+logger = logging.getLogger(__name__)
+
+# A run that keeps answering 404 is dropped from the retry list after this many syncs.
+MAX_MISSING_ATTEMPTS = 10
+
+
+@dataclass
+class OpenRun:
+    """What was loaded of a run that was not final yet."""
+
+    status: str | None
+    event_count: int
+    last_event_id: int
+    closed_seen: bool = False
+
+    def to_state(self) -> dict:
+        return {
+            "status": self.status,
+            "event_count": self.event_count,
+            "last_event_id": self.last_event_id,
+            "closed_seen": self.closed_seen,
+        }
+
+    @classmethod
+    def from_state(cls, value: dict) -> OpenRun:
+        return cls(
+            status=value.get("status"),
+            event_count=int(value.get("event_count", 0)),
+            last_event_id=int(value.get("last_event_id", 0)),
+            closed_seen=bool(value.get("closed_seen", False)),
+        )
+
+
+@dataclass
+class ListedRun:
+    """One run from the list, reduced to what the plan needs."""
+
+    key: str
+    status: str | None
+    start_time: datetime | None
+
+
+@dataclass
+class SyncPlan:
+    """The runs one sync fetches, in the order it fetches them."""
+
+    new_runs: list[ListedRun] = field(default_factory=list)
+    open_runs: dict[str, OpenRun] = field(default_factory=dict)
+    listed_status: dict[str, str | None] = field(default_factory=dict)
+    newest_start: datetime | None = None
+    listed: int = 0
+    duplicates: int = 0
+    outside_window: int = 0
+
+
+def run_key(item: dict) -> str | None:
+    """The id the API's path takes: `run_id` when given, else `execution_id`."""
+    value = item.get("run_id") or item.get("execution_id")
+    return str(value) if value else None
+
+
+def listing_window_start(
+    cursor: datetime | None, lookback: timedelta, since: datetime | None
+) -> datetime | None:
+    """Where the listing starts: `since` for a backfill, else the cursor minus the lookback."""
+    if since is not None:
+        return since
+    if cursor is None:
+        return None
+    return cursor - lookback
+
+
+def is_final(status: Any) -> bool:
+    return isinstance(status, str) and status in FINAL_STATUSES
+
+
+class ChangeState:
+    """The sync's view of dlt's resource state, read and written as plain JSON types."""
+
+    def __init__(self, state: dict):
+        self._state = state
+        state.setdefault("cursor", None)
+        state.setdefault("open_runs", {})
+        state.setdefault("recent_final", {})
+        state.setdefault("missing_runs", {})
+
+    @property
+    def cursor(self) -> datetime | None:
+        return parse_api_time(self._state["cursor"]) if self._state["cursor"] else None
+
+    def advance_cursor(self, newest_start: datetime | None) -> None:
+        if newest_start is not None and (self.cursor is None or newest_start > self.cursor):
+            self._state["cursor"] = newest_start.isoformat()
+
+    def open_runs(self) -> dict[str, OpenRun]:
+        return {key: OpenRun.from_state(value) for key, value in self._state["open_runs"].items()}
+
+    def missing_runs(self) -> list[str]:
+        return list(self._state["missing_runs"])
+
+    def is_recent_final(self, key: str) -> bool:
+        return key in self._state["recent_final"]
+
+    def mark_open(self, key: str, open_run: OpenRun) -> None:
+        self._state["open_runs"][key] = open_run.to_state()
+        self._state["missing_runs"].pop(key, None)
+
+    def mark_final(self, key: str, start_time: datetime | None) -> None:
+        self._state["open_runs"].pop(key, None)
+        self._state["missing_runs"].pop(key, None)
+        self._state["recent_final"][key] = start_time.isoformat() if start_time else None
+
+    def mark_missing(self, key: str, now: datetime) -> None:
+        """Remember a run that could not be fetched; give up after MAX_MISSING_ATTEMPTS syncs."""
+        self._state["open_runs"].pop(key, None)
+        entry = self._state["missing_runs"].setdefault(key, {"since": now.isoformat(), "attempts": 0})
+        entry["attempts"] += 1
+        if entry["attempts"] >= MAX_MISSING_ATTEMPTS:
+            logger.warning(
+                "Run %s could not be fetched in %d syncs since %s; no longer retrying it",
+                key,
+                entry["attempts"],
+                entry["since"],
+            )
+            del self._state["missing_runs"][key]
+
+    def prune_recent_final(self, window_start: datetime | None) -> None:
+        """Forget final runs that the next listing window no longer reaches."""
+        if window_start is None:
+            return
+        recent = self._state["recent_final"]
+        for key, start in list(recent.items()):
+            if start is None or parse_api_time(start) < window_start:
+                del recent[key]
+
+    def reset(self) -> None:
+        self._state.clear()
+        self.__init__(self._state)
+
+
+def plan_listed_runs(
+    pages, state: ChangeState, window_start: datetime | None
+) -> SyncPlan:
+    """Decide, page by page, which listed runs are new; open runs are checked separately.
+
+    The server may ignore the time filter and the sorting (older API versions do), so
+    the window is applied here too, and a run listed twice is planned once.
+    """
+    plan = SyncPlan(open_runs=state.open_runs())
+    seen: set[str] = set()
+    for page in pages:
+        for item in page:
+            listed = _read_listed_run(item)
+            if listed is None:
+                continue
+            plan.listed += 1
+            if listed.key in seen:
+                plan.duplicates += 1
+                continue
+            seen.add(listed.key)
+            if window_start is not None and listed.start_time is not None and listed.start_time < window_start:
+                plan.outside_window += 1
+                continue
+            if listed.start_time is not None and (plan.newest_start is None or listed.start_time > plan.newest_start):
+                plan.newest_start = listed.start_time
+
+            if listed.key in plan.open_runs:
+                plan.listed_status[listed.key] = listed.status
+            elif not state.is_recent_final(listed.key):
+                plan.new_runs.append(listed)
+    return plan
+
+
+def _read_listed_run(item: Any) -> ListedRun | None:
+    if not isinstance(item, dict):
+        logger.warning("Skipping a run list item that is not an object: %r", str(item)[:120])
+        return None
+    key = run_key(item)
+    if key is None:
+        logger.warning("Skipping a run list item without run_id or execution_id: keys %s", sorted(item)[:10])
+        return None
+    try:
+        start_time = parse_api_time(item.get("start_time"))
+    except ValueError:
+        logger.warning("Run %s has an unreadable start_time %r; fetching it anyway", key, item.get("start_time"))
+        start_time = None
+    return ListedRun(key=key, status=item.get("status"), start_time=start_time)

@@ -1,0 +1,300 @@
+"""HTTP client of the Workflows runs API: one httpx client, retries, request counts.
+
+The API is in beta and sits behind gateways, so every response is checked: a body
+that is not the expected JSON (an HTML page with status 200, a cut-off body) is a
+transient error, never data. 401/403 stop the sync at once; 429, 5xx, dropped
+connections and timeouts are retried by tenacity with bounded exponential backoff
+and jitter, waiting at least as long as `Retry-After` asks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import tenacity
+
+from .concurrency import AdaptiveLimit
+from .errors import (
+    ApiError,
+    AuthError,
+    PaginationError,
+    RateLimited,
+    RequestRejected,
+    RunNotFound,
+    TransientApiError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.mistral.ai"
+RUNS_PATH = "/v1/workflows/runs"
+MAX_PAGE_SIZE = 1000
+# Retry-After values above this are capped: a cron job should fail and try again at
+# its next slot rather than sleep for an hour.
+MAX_RETRY_AFTER_S = 120.0
+# Retries are logged one by one up to this many per sync, then only counted.
+MAX_RETRY_WARNINGS = 10
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a transient failure."""
+
+    max_attempts: int = 6
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+
+class WorkflowsClient:
+    """Read-only client of the three endpoints, safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        concurrency: int = 8,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.limit = AdaptiveLimit(concurrency)
+        self.requests: Counter[str] = Counter()
+        self.retries = 0
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
+            follow_redirects=False,
+            # Proxy settings from the environment are honoured for a remote API but
+            # never for a loopback emulator, which a proxy could not reach.
+            trust_env=not _is_loopback(self.base_url),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WorkflowsClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def list_runs(self, params: dict[str, Any]) -> Iterator[list[dict]]:
+        """Yield the run list page by page until the last page.
+
+        An empty page ends the listing even when it carries a token; a token that
+        was already handed out in this listing raises PaginationError instead of
+        looping forever.
+        """
+        seen_tokens: set[str] = set()
+        token: str | None = None
+        page_number = 0
+        while True:
+            query = dict(params)
+            if token is not None:
+                query["next_page_token"] = token
+            body = self._get_json(RUNS_PATH, query, endpoint="list")
+            executions, token = _check_page(body)
+            page_number += 1
+            logger.debug("Run list page %d: %d runs", page_number, len(executions))
+
+            if executions:
+                yield executions
+            if not executions or token is None:
+                return
+            if token in seen_tokens:
+                raise PaginationError(
+                    f"GET {RUNS_PATH} returned page token {token[:40]!r} again on page {page_number}; "
+                    "stopping instead of listing the same pages forever",
+                    endpoint="list",
+                )
+            seen_tokens.add(token)
+
+    def get_run(self, run_id: str) -> dict:
+        """Fetch one run's details, `result` included."""
+        body = self._get_json(f"{RUNS_PATH}/{run_id}", {}, endpoint="detail")
+        if not isinstance(body, dict) or "execution_id" not in body:
+            raise TransientApiError(
+                f"GET {RUNS_PATH}/{run_id} returned {_describe(body)}, expected a run object with execution_id",
+                endpoint="detail",
+            )
+        return body
+
+    def get_history(self, run_id: str, *, decode_payloads: bool) -> dict | list:
+        """Fetch one run's Temporal event history as parsed JSON."""
+        query = {"decode_payloads": "true" if decode_payloads else "false"}
+        body = self._get_json(f"{RUNS_PATH}/{run_id}/history", query, endpoint="history")
+        if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("events"), list)):
+            return body
+        raise TransientApiError(
+            f"GET {RUNS_PATH}/{run_id}/history returned {_describe(body)}, expected an object with an events list",
+            endpoint="history",
+        )
+
+    def _get_json(self, path: str, params: dict[str, Any], *, endpoint: str) -> Any:
+        """GET a path and parse its JSON body, retrying transient failures."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda error: getattr(error, "retriable", False)),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts),
+            wait=self._wait_before_retry,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._get_json_once, path, params, endpoint)
+
+    def _get_json_once(self, path: str, params: dict[str, Any], endpoint: str) -> Any:
+        with self.limit:
+            with self._lock:
+                self.requests[endpoint] += 1
+            try:
+                response = self._http.get(path, params=params)
+            except httpx.TimeoutException as error:
+                raise TransientApiError(f"GET {path} timed out ({type(error).__name__})", endpoint=endpoint) from None
+            except httpx.TransportError as error:
+                raise TransientApiError(
+                    f"GET {path} failed: cannot reach {self.base_url} ({type(error).__name__}: {error})",
+                    endpoint=endpoint,
+                ) from None
+
+        if response.status_code == 429:
+            self.limit.on_rate_limited()
+        else:
+            self.limit.on_success()
+        _raise_for_status(response, path, endpoint)
+        return _parse_json(response, path, endpoint)
+
+    def _wait_before_retry(self, retry_state: tenacity.RetryCallState) -> float:
+        backoff = min(
+            self.retry.max_backoff_s,
+            self.retry.initial_backoff_s * 2 ** (retry_state.attempt_number - 1),
+        )
+        jittered = backoff / 2 + random.random() * backoff / 2
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:
+            return max(min(retry_after, MAX_RETRY_AFTER_S), jittered)
+        return jittered
+
+    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self.retries += 1
+            count = self.retries
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        wait_s = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        if count <= MAX_RETRY_WARNINGS:
+            logger.warning(
+                "%s; retry %d of %d in %.1f s",
+                error,
+                retry_state.attempt_number,
+                self.retry.max_attempts - 1,
+                wait_s,
+            )
+            if count == MAX_RETRY_WARNINGS:
+                logger.warning("Further retries in this sync are only counted in the summary")
+
+
+def _raise_for_status(response: httpx.Response, path: str, endpoint: str) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status in (401, 403):
+        raise AuthError(
+            f"The API rejected the key (HTTP {status} on GET {path}): check MISTRAL_API_KEY",
+            endpoint=endpoint,
+            status_code=status,
+        )
+    if status == 404:
+        raise RunNotFound(f"GET {path}: HTTP 404, not found", endpoint=endpoint, status_code=status)
+    if status == 429:
+        raise RateLimited(
+            f"GET {path}: HTTP 429, rate limited",
+            retry_after_s=_parse_retry_after(response.headers.get("retry-after")),
+            endpoint=endpoint,
+            status_code=status,
+        )
+    if status >= 500:
+        raise TransientApiError(
+            f"GET {path}: HTTP {status}",
+            retry_after_s=_parse_retry_after(response.headers.get("retry-after")),
+            endpoint=endpoint,
+            status_code=status,
+        )
+    raise RequestRejected(
+        f"GET {path}: HTTP {status}: {_short_text(response)}", endpoint=endpoint, status_code=status
+    )
+
+
+def _parse_json(response: httpx.Response, path: str, endpoint: str) -> Any:
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type:
+        raise TransientApiError(
+            f"GET {path} returned {content_type or 'no content type'} instead of JSON: {_short_text(response)}",
+            endpoint=endpoint,
+        )
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as error:
+        raise TransientApiError(
+            f"GET {path} returned invalid JSON ({error}; {len(response.content)} bytes)", endpoint=endpoint
+        ) from None
+
+
+def _check_page(body: Any) -> tuple[list[dict], str | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("executions"), list):
+        raise TransientApiError(
+            f"GET {RUNS_PATH} returned {_describe(body)}, expected an object with an executions list",
+            endpoint="list",
+        )
+    token = body.get("next_page_token")
+    if token is not None and not isinstance(token, str):
+        raise ApiError(f"GET {RUNS_PATH} returned a next_page_token of type {type(token).__name__}", endpoint="list")
+    return body["executions"], (token or None)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Read Retry-After as seconds or as an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def _describe(body: Any) -> str:
+    if isinstance(body, dict):
+        return f"an object with keys {sorted(body)[:8]}"
+    return f"a JSON {type(body).__name__}"
+
+
+def _short_text(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:160] + ("..." if len(text) > 160 else "")
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -1,0 +1,83 @@
+"""Direct DuckDB access around dlt's load: the writability check and the sync_log table.
+
+DuckDB lets one process write a file, and a process that holds it open, even
+read-only (a notebook), keeps every other process from writing. The sync checks
+this before it extracts anything, waiting up to `--wait` seconds, so that a busy
+file gives one clear line instead of a failure deep inside the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+
+from .errors import DatabaseBusy
+
+logger = logging.getLogger(__name__)
+
+SYNC_LOG_DDL = """
+create table if not exists {schema}.sync_log (
+    started_at timestamptz,
+    finished_at timestamptz,
+    runs_written bigint,
+    events_written bigint,
+    requests bigint,
+    duration_s double
+)
+"""
+
+
+def open_for_write(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        raise DatabaseBusy(_busy_message(path, error)) from None
+
+
+def wait_until_writable(path: Path, wait_s: float) -> None:
+    """Return once the file can be opened for writing; raise DatabaseBusy after wait_s seconds."""
+    deadline = time.monotonic() + max(0.0, wait_s)
+    announced = False
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.IOException as error:
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(_busy_message(path, error)) from None
+            if not announced:
+                logger.info("Database %s is in use by another process; waiting up to %.0f s", path, wait_s)
+                announced = True
+            time.sleep(0.5)
+
+
+def write_sync_log(connection: duckdb.DuckDBPyConnection, dataset: str, summary) -> None:
+    """Append one row describing the sync; the open_runs view measures ages from it."""
+    schema = _quote(dataset)
+    connection.execute(f"create schema if not exists {schema}")
+    connection.execute(SYNC_LOG_DDL.format(schema=schema))
+    connection.execute(
+        f"insert into {schema}.sync_log values (?, now(), ?, ?, ?, ?)",
+        [
+            summary.started_at,
+            summary.counts.new_runs + summary.counts.changed_runs,
+            summary.counts.events,
+            summary.total_requests,
+            summary.duration_s,
+        ],
+    )
+
+
+def _busy_message(path: Path, error: Exception) -> str:
+    return (
+        f"Cannot write {path}: another process holds it open ({str(error).splitlines()[0]}). "
+        "Close notebooks or other connections to it (readers should open it read-only and briefly), "
+        "or pass --wait SECONDS"
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

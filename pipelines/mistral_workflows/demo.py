@@ -1,0 +1,83 @@
+"""The offline demo: the bundled emulator, a full sync, and a summary read from the views."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import click
+import duckdb
+
+from .emulator import Emulator
+from .settings import DEFAULT_DATASET, SyncOptions
+from .sync import run_sync
+
+logger = logging.getLogger(__name__)
+
+DEMO_API_KEY = "demo-key"
+
+
+def run_demo(duckdb_path: Path, *, runs: int, seed: int, report_path: Path | None) -> None:
+    """Serve `runs` synthetic runs on 127.0.0.1, sync them into a fresh file, print a summary."""
+    clock = time.monotonic()
+    duckdb_path = duckdb_path.expanduser().resolve()
+    _remove_previous_demo(duckdb_path)
+
+    with Emulator(api_key=DEMO_API_KEY, runs=runs, seed=seed) as emulator:
+        logger.info("Emulator serving %d synthetic runs at %s", runs, emulator.url)
+        options = SyncOptions(api_key=DEMO_API_KEY, base_url=emulator.url, duckdb_path=duckdb_path)
+        summary = run_sync(options)
+    logger.info(summary.line())
+
+    if report_path is not None:
+        from .report import write_report
+
+        write_report(duckdb_path, report_path, DEFAULT_DATASET)
+    _print_summary(duckdb_path, DEFAULT_DATASET, time.monotonic() - clock, summary.total_requests, report_path)
+
+
+def _remove_previous_demo(duckdb_path: Path) -> None:
+    """The demo dataset is anchored at the current time, so each demo starts from an empty file."""
+    options = SyncOptions(api_key="", duckdb_path=duckdb_path)
+    for path in (duckdb_path, duckdb_path.with_name(duckdb_path.name + ".wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(options.pipelines_dir, ignore_errors=True)
+
+
+def _print_summary(duckdb_path: Path, dataset: str, elapsed_s: float, requests: int, report_path: Path | None) -> None:
+    connection = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        run_count = connection.execute(f'select count(*) from "{dataset}".runs').fetchall()[0][0]
+        event_count = connection.execute(f'select count(*) from "{dataset}".run_events').fetchall()[0][0]
+        statuses = connection.execute(
+            f'select coalesce(status, \'(null)\'), count(*) from "{dataset}".runs_enriched group by 1 order by 2 desc'
+        ).fetchall()
+        workflows = connection.execute(
+            f"""
+            select workflow_name, sum(runs), sum(count_completed), sum(count_failed),
+                   sum(count_completed) * 1.0 / nullif(sum(runs) - sum(count_running), 0),
+                   max(p95_duration_s)
+            from "{dataset}".workflow_daily_stats
+            group by 1
+            order by 2 desc
+            """
+        ).fetchall()
+    finally:
+        connection.close()
+
+    click.echo("")
+    click.echo(f"Demo finished in {elapsed_s:.1f} s: {run_count:,} runs and {event_count:,} history events "
+               f"loaded with {requests:,} requests into {duckdb_path}")
+    click.echo("Runs by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
+    click.echo("")
+    click.echo(f"{'workflow':<24} {'runs':>6} {'completed':>10} {'failed':>7} {'success':>8} {'max daily p95 s':>16}")
+    for name, total, completed, failed, success, p95 in workflows:
+        success_text = f"{success:.0%}" if success is not None else "-"
+        p95_text = f"{p95:.1f}" if p95 is not None else "-"
+        click.echo(f"{name:<24} {int(total):>6} {int(completed):>10} {int(failed):>7} {success_text:>8} {p95_text:>16}")
+    click.echo("")
+    if report_path is not None:
+        click.echo(f"Report: {report_path.resolve()}")
+    click.echo(f"Explore: notebooks/ (set MISTRAL_RUNS_DUCKDB={duckdb_path}) or query the views in schema {dataset}.")
