@@ -56,20 +56,25 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(*, log_format: str = "text", verbose: bool = False, secrets: list[str] | None = None) -> None:
-    """Send this package's logs (and dlt's warnings) to stderr; call once per process."""
+    """Send this package's logs, and dlt's errors, to stderr; call once per process."""
+    # Each logger gets its own handler: dlt replaces the formatter of the first handler
+    # it finds on its logger, which must not be ours.
+    for name in ("mistral_workflows", "dlt"):
+        package_logger = logging.getLogger(name)
+        package_logger.handlers[:] = [_stderr_handler(log_format, secrets or [])]
+        package_logger.propagate = False
+    logging.getLogger("mistral_workflows").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("dlt").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def _stderr_handler(log_format: str, secrets: list[str]) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    handler.addFilter(SecretFilter(secrets or []))
-
-    for name in ("mistral_workflows", "dlt"):
-        package_logger = logging.getLogger(name)
-        package_logger.handlers[:] = [handler]
-        package_logger.propagate = False
-    logging.getLogger("mistral_workflows").setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("dlt").setLevel(logging.INFO if verbose else logging.ERROR)
+    handler.addFilter(SecretFilter(secrets))
+    return handler
 
 
 def _redact(text: str, secrets: list[str]) -> str:

@@ -1,0 +1,175 @@
+"""The `mistral-runs` command as cron runs it: exit codes, one-line errors, logs, secrets."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import duckdb
+import filelock
+import pytest
+
+from conftest import API_KEY, DATASET, run_cli, scalar
+from mistral_workflows.errors import (
+    EXIT_API,
+    EXIT_AUTH,
+    EXIT_DATABASE_BUSY,
+    EXIT_SYNC_RUNNING,
+    EXIT_USAGE,
+)
+from mistral_workflows.settings import SyncOptions
+
+
+def _sync(emu, db_path: Path, *extra: str, key: str | None = API_KEY, cwd: Path | None = None):
+    env = {"MISTRAL_API_KEY": key} if key is not None else {}
+    return run_cli("sync", "--base-url", emu.url, "--duckdb", str(db_path), *extra, env=env, cwd=cwd)
+
+
+def _assert_one_line_error(result, *fragments: str) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("command", ["sync", "demo", "emulator", "report"])
+def test_help_explains_command(command):
+    result = run_cli(command, "--help")
+
+    assert result.returncode == 0
+    assert "Usage: mistral-runs" in result.stdout
+    assert "--help" in result.stdout
+
+
+def test_sync_help_lists_exit_codes_and_options():
+    result = run_cli("sync", "--help")
+
+    for option in ("--base-url", "--duckdb", "--dataset", "--full-refresh", "--page-size", "--no-history",
+                   "--raw-payloads", "--no-payloads", "--lookback", "--since", "--wait", "--log-format",
+                   "--max-event-bytes", "--concurrency"):
+        assert option in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_sync_succeeds_and_logs_summary(emulator, tmp_path):
+    result = _sync(emulator, tmp_path / "runs.duckdb")
+
+    assert result.returncode == 0, result.stderr
+    assert "Sync finished in" in result.stderr
+    assert scalar(tmp_path / "runs.duckdb", f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
+
+
+def test_missing_key_exits_2_without_touching_database(emulator, tmp_path):
+    result = _sync(emulator, tmp_path / "runs.duckdb", key=None)
+
+    assert result.returncode == EXIT_AUTH
+    _assert_one_line_error(result, "MISTRAL_API_KEY")
+    assert not (tmp_path / "runs.duckdb").exists()
+
+
+def test_rejected_key_exits_2_and_leaves_data(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    assert _sync(emulator, db_path).returncode == 0
+    runs = scalar(db_path, f"select count(*) from {DATASET}.runs")
+    emulator.add_runs(2)
+    emulator.reset_requests()
+
+    result = _sync(emulator, db_path, key="wrong-key")
+
+    assert result.returncode == EXIT_AUTH
+    _assert_one_line_error(result, "MISTRAL_API_KEY", "401")
+    assert emulator.requests.get("list", 0) + emulator.requests.get("unauthorized", 0) <= 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == runs
+
+
+def test_unreachable_api_exits_3(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("sync", "--base-url", f"http://127.0.0.1:{port}", "--duckdb", str(tmp_path / "runs.duckdb"),
+                     "--retries", "1", env={"MISTRAL_API_KEY": API_KEY})
+
+    assert result.returncode == EXIT_API
+    assert "cannot reach" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_second_sync_exits_4_while_lock_held(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    lock = filelock.FileLock(str(SyncOptions(api_key="", duckdb_path=db_path).lock_path))
+
+    with lock:
+        result = _sync(emulator, db_path)
+
+    assert result.returncode == EXIT_SYNC_RUNNING
+    _assert_one_line_error(result, "Another sync", "--wait")
+
+
+def test_reader_holding_database_exits_5(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    assert _sync(emulator, db_path).returncode == 0
+    reader = duckdb.connect(str(db_path), read_only=True)
+    try:
+        result = _sync(emulator, db_path, "--wait", "1")
+    finally:
+        reader.close()
+
+    assert result.returncode == EXIT_DATABASE_BUSY
+    assert "--wait" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_exits_64():
+    result = run_cli("sync", "--page-size", "0")
+
+    assert result.returncode == EXIT_USAGE
+    assert "page-size" in result.stderr
+
+
+def test_database_named_like_dataset_is_rejected(emulator, tmp_path):
+    result = _sync(emulator, tmp_path / f"{DATASET}.duckdb")
+
+    assert result.returncode == EXIT_USAGE
+    _assert_one_line_error(result, "ambiguous")
+
+
+def test_sync_same_from_any_working_directory(emulator, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    first = _sync(emulator, Path("runs.duckdb"), cwd=data)
+    second = _sync(emulator, data / "runs.duckdb", cwd=elsewhere)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "0 new" in second.stderr
+    assert not (elsewhere / ".dlt").exists()
+    assert not list(elsewhere.iterdir())
+
+
+def test_json_logs_carry_summary(emulator, tmp_path):
+    result = _sync(emulator, tmp_path / "runs.duckdb", "--log-format", "json")
+
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    summary = [record for record in records if "summary" in record]
+    assert len(summary) == 1
+    assert summary[0]["summary"]["runs_new"] == len(emulator.run_ids())
+    assert all({"time", "level", "message"} <= set(record) for record in records)
+
+
+def test_key_never_stored_or_logged(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    emulator.faults.inject("503", count=2, endpoint="history")
+    result = _sync(emulator, db_path, "-v")
+    bad = _sync(emulator, db_path, key=API_KEY + "-wrong")
+
+    assert result.returncode == 0
+    assert API_KEY not in result.stderr + result.stdout
+    assert API_KEY not in bad.stderr + bad.stdout
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
