@@ -26,7 +26,6 @@ def run_demo(duckdb_path: Path, *, runs: int, seed: int, report_path: Path | Non
     _remove_previous_demo(duckdb_path)
 
     with Emulator(api_key=DEMO_API_KEY, runs=runs, seed=seed) as emulator:
-        logger.info("Emulator serving %d synthetic runs at %s", runs, emulator.url)
         options = SyncOptions(api_key=DEMO_API_KEY, base_url=emulator.url, duckdb_path=duckdb_path)
         summary = run_sync(options)
     logger.info(summary.line())
