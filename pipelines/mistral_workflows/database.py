@@ -15,20 +15,9 @@ from pathlib import Path
 import duckdb
 
 from .errors import DatabaseBusy
+from .views import current_catalog, ensure_sync_log, quote_identifier
 
 logger = logging.getLogger(__name__)
-
-SYNC_LOG_DDL = """
-create table if not exists {schema}.sync_log (
-    started_at timestamptz,
-    finished_at timestamptz,
-    runs_written bigint,
-    events_written bigint,
-    requests bigint,
-    duration_s double
-)
-"""
-
 
 def open_for_write(path: Path) -> duckdb.DuckDBPyConnection:
     try:
@@ -56,11 +45,11 @@ def wait_until_writable(path: Path, wait_s: float) -> None:
 
 def write_sync_log(connection: duckdb.DuckDBPyConnection, dataset: str, summary) -> None:
     """Append one row describing the sync; the open_runs view measures ages from it."""
-    schema = _quote(dataset)
-    connection.execute(f"create schema if not exists {schema}")
-    connection.execute(SYNC_LOG_DDL.format(schema=schema))
+    catalog = current_catalog(connection)
+    ensure_sync_log(connection, catalog, dataset)
+    table = f"{quote_identifier(catalog)}.{quote_identifier(dataset)}.sync_log"
     connection.execute(
-        f"insert into {schema}.sync_log values (?, now(), ?, ?, ?, ?)",
+        f"insert into {table} values (?, now(), ?, ?, ?, ?)",
         [
             summary.started_at,
             summary.counts.new_runs + summary.counts.changed_runs,
@@ -68,7 +57,7 @@ def write_sync_log(connection: duckdb.DuckDBPyConnection, dataset: str, summary)
             summary.total_requests,
             summary.duration_s,
         ],
-    )
+    ).fetchall()
 
 
 def _busy_message(path: Path, error: Exception) -> str:
@@ -77,7 +66,3 @@ def _busy_message(path: Path, error: Exception) -> str:
         "Close notebooks or other connections to it (readers should open it read-only and briefly), "
         "or pass --wait SECONDS"
     )
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

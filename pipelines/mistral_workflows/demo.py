@@ -55,12 +55,9 @@ def _print_summary(duckdb_path: Path, dataset: str, elapsed_s: float, requests: 
         ).fetchall()
         workflows = connection.execute(
             f"""
-            select workflow_name, sum(runs), sum(count_completed), sum(count_failed),
-                   sum(count_completed) * 1.0 / nullif(sum(runs) - sum(count_running), 0),
-                   max(p95_duration_s)
-            from "{dataset}".workflow_daily_stats
-            group by 1
-            order by 2 desc
+            select workflow_name, runs, count_completed, count_failed, success_rate, p95_duration_s
+            from "{dataset}".workflow_stats
+            order by runs desc
             """
         ).fetchall()
     finally:
@@ -71,11 +68,11 @@ def _print_summary(duckdb_path: Path, dataset: str, elapsed_s: float, requests: 
                f"loaded with {requests:,} requests into {duckdb_path}")
     click.echo("Runs by status: " + ", ".join(f"{status} {count}" for status, count in statuses))
     click.echo("")
-    click.echo(f"{'workflow':<24} {'runs':>6} {'completed':>10} {'failed':>7} {'success':>8} {'max daily p95 s':>16}")
+    click.echo(f"{'workflow':<24} {'runs':>6} {'completed':>10} {'failed':>7} {'success':>8} {'p95 duration s':>15}")
     for name, total, completed, failed, success, p95 in workflows:
         success_text = f"{success:.0%}" if success is not None else "-"
         p95_text = f"{p95:.1f}" if p95 is not None else "-"
-        click.echo(f"{name:<24} {int(total):>6} {int(completed):>10} {int(failed):>7} {success_text:>8} {p95_text:>16}")
+        click.echo(f"{name:<24} {int(total):>6} {int(completed):>10} {int(failed):>7} {success_text:>8} {p95_text:>15}")
     click.echo("")
     if report_path is not None:
         click.echo(f"Report: {report_path.resolve()}")

@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 REDACTED = "***"
+MIN_SECRET_LENGTH = 6
 
 
 class SecretFilter(logging.Filter):
@@ -20,7 +21,8 @@ class SecretFilter(logging.Filter):
 
     def __init__(self, secrets: list[str]):
         super().__init__()
-        self.secrets = [secret for secret in secrets if secret]
+        # Very short values (a one-letter test key) would mangle every line they occur in.
+        self.secrets = [secret for secret in secrets if secret and len(secret) >= MIN_SECRET_LENGTH]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

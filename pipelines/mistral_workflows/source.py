@@ -34,8 +34,8 @@ logger = logging.getLogger(__name__)
 
 # A batch is handed to dlt once it holds this many events or runs, which bounds
 # memory whatever the number of runs or the length of a history.
-BATCH_EVENTS = 50_000
-BATCH_RUNS = 2_000
+BATCH_EVENTS = 10_000
+BATCH_RUNS = 1_000
 
 
 @dataclass

@@ -32,6 +32,11 @@ from .views import create_views  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
+# DuckDB takes up to 80% of the machine's memory by default; the merge of a large load
+# would then grow the sync far past what a cron job should hold. Above this it spills
+# to disk instead.
+DUCKDB_MEMORY_LIMIT = "128MB"
+
 
 @dataclass
 class SyncSummary:
@@ -111,7 +116,9 @@ def _pipeline(options: SyncOptions) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(options.pipelines_dir),
-        destination=dlt.destinations.duckdb(str(options.duckdb_path)),
+        destination=dlt.destinations.duckdb(
+            {"database": str(options.duckdb_path), "global_config": {"memory_limit": DUCKDB_MEMORY_LIMIT}}
+        ),
         dataset_name=options.dataset,
         progress=None,
     )
