@@ -173,3 +173,74 @@ def test_key_never_stored_or_logged(emulator, tmp_path):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def _start_sync(emu, db_path: Path, *extra: str):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MISTRAL_API_KEY=API_KEY, RUNTIME__DLTHUB_TELEMETRY="false")
+    return subprocess.Popen(
+        [sys.executable, "-m", "mistral_workflows.cli", "sync", "--base-url", emu.url, "--duckdb", str(db_path), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def _wait_for_lock_holder(lock_path: Path, timeout_s: float = 20) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    probe = filelock.FileLock(str(lock_path), timeout=0)
+    while time.monotonic() < deadline:
+        try:
+            probe.acquire()
+            probe.release()
+            time.sleep(0.05)
+        except filelock.Timeout:
+            return
+    raise AssertionError("the first sync never took the lock")
+
+
+def test_first_sync_keeps_lock_and_second_exits_4(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    emulator.faults.inject("slow", count=1, endpoint="list", seconds=3)
+    first = _start_sync(emulator, db_path)
+    _wait_for_lock_holder(SyncOptions(api_key="", duckdb_path=db_path).lock_path)
+
+    second = _sync(emulator, db_path)
+    first_out, first_err = first.communicate(timeout=60)
+
+    assert second.returncode == EXIT_SYNC_RUNNING
+    assert first.returncode == 0, first_err
+
+
+def test_wait_lets_second_sync_run_after_first(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    emulator.faults.inject("slow", count=1, endpoint="list", seconds=2)
+    first = _start_sync(emulator, db_path)
+    _wait_for_lock_holder(SyncOptions(api_key="", duckdb_path=db_path).lock_path)
+
+    second = _sync(emulator, db_path, "--wait", "60")
+    first.communicate(timeout=60)
+
+    assert first.returncode == 0
+    assert second.returncode == 0, second.stderr
+    assert "0 new" in second.stderr
+
+
+def test_lock_of_killed_sync_does_not_block(emulator, tmp_path):
+    import signal
+
+    db_path = tmp_path / "runs.duckdb"
+    emulator.faults.inject("slow", count=1, endpoint="list", seconds=4)
+    first = _start_sync(emulator, db_path)
+    lock_path = SyncOptions(api_key="", duckdb_path=db_path).lock_path
+    _wait_for_lock_holder(lock_path)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+
+    result = _sync(emulator, db_path)
+
+    assert lock_path.exists()
+    assert result.returncode == 0, result.stderr
