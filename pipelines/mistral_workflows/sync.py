@@ -8,6 +8,7 @@ extract always starts from a clean pipeline.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -82,6 +83,10 @@ class SyncSummary:
 def run_sync(options: SyncOptions, *, wait_s: float = 0.0) -> SyncSummary:
     """Bring the DuckDB file up to date with the API; raise SyncError on expected failures."""
     _check_options(options)
+    # Everything imported so far lives as long as the process: moving it out of the
+    # garbage collector's sight keeps each collection proportional to the sync's own
+    # rows, not to the whole of dlt, pyarrow and DuckDB.
+    gc.freeze()
     started_at = datetime.now(timezone.utc)
     clock = time.monotonic()
     options.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
