@@ -11,8 +11,8 @@ forever, so the sync keeps, in dlt's resource state (committed with each load):
   detail only when the history moved.
 - `recent_final`: final runs inside the lookback window, so that listing them again
   costs nothing.
-- `missing_runs`: runs listed but answered 404 (or unreadable) when fetched; they
-  are tried again on the next syncs, even once outside the lookback window.
+- `missing_runs`: runs listed but not found (404) or unreadable when fetched. The
+  next syncs try them again, even once they are outside the lookback window.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from .history import FINAL_STATUSES, parse_api_time
 
 logger = logging.getLogger(__name__)
 
-# A run that keeps answering 404 is dropped from the retry list after this many syncs.
+# A run that is still not found after this many syncs is dropped from the retry list.
 MAX_MISSING_ATTEMPTS = 10
 
 
 @dataclass
 class OpenRun:
-    """What was loaded of a run that was not final yet."""
+    """State of a run that was not final when last loaded."""
 
     status: str | None
     event_count: int
@@ -80,7 +80,7 @@ class SyncPlan:
 
 
 def run_key(item: dict) -> str | None:
-    """The id the API's path takes: `run_id` when given, else `execution_id`."""
+    """Return the id for the API's path: `run_id` when given, else `execution_id`."""
     value = item.get("run_id") or item.get("execution_id")
     return str(value) if value else None
 
@@ -88,7 +88,7 @@ def run_key(item: dict) -> str | None:
 def listing_window_start(
     cursor: datetime | None, lookback: timedelta, since: datetime | None
 ) -> datetime | None:
-    """Where the listing starts: `since` for a backfill, else the cursor minus the lookback."""
+    """Return where the listing starts: `since` for a backfill, else the cursor minus the lookback."""
     if since is not None:
         return since
     if cursor is None:
@@ -167,7 +167,7 @@ class ChangeState:
 def plan_listed_runs(
     pages, state: ChangeState, window_start: datetime | None
 ) -> SyncPlan:
-    """Decide, page by page, which listed runs are new; open runs are checked separately.
+    """Decide, page by page, which listed runs are new. Open runs are checked separately.
 
     The server may ignore the time filter and the sorting (older API versions do), so
     the window is applied here too, and a run listed twice is planned once.

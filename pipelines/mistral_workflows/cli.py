@@ -60,7 +60,7 @@ def _database_options(function):
         "--dataset",
         default=DEFAULT_DATASET,
         show_default=True,
-        help="DuckDB schema that holds the tables and views.",
+        help="DuckDB schema that contains the tables and views.",
     )(function)
     function = click.option(
         "--duckdb",

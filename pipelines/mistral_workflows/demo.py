@@ -38,7 +38,7 @@ def run_demo(duckdb_path: Path, *, runs: int, seed: int, report_path: Path | Non
 
 
 def _remove_previous_demo(duckdb_path: Path) -> None:
-    """The demo dataset is anchored at the current time, so each demo starts from an empty file."""
+    """Delete the previous demo database and state: the demo dataset is anchored at the current time."""
     options = SyncOptions(api_key="", duckdb_path=duckdb_path)
     for path in (duckdb_path, duckdb_path.with_name(duckdb_path.name + ".wal")):
         path.unlink(missing_ok=True)

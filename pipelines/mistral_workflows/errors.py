@@ -1,7 +1,7 @@
 """Errors of the sync, each with the exit code the CLI turns it into.
 
-Retriable and fatal API failures are told apart here and nowhere else: the client
-retries exactly the errors whose `retriable` is true.
+Retriable and fatal API failures are distinguished here and nowhere else: the
+client retries exactly the errors whose `retriable` is true.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class SyncError(Exception):
 
 
 class ApiError(SyncError):
-    """The API answered something the sync cannot use."""
+    """The API returned something the sync cannot use."""
 
     exit_code = EXIT_API
     retriable = False

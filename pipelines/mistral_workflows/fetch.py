@@ -1,8 +1,8 @@
 """Fetch the runs a sync plans, concurrently, and turn each into rows.
 
-A new run costs two requests (detail, then history). An open run costs one: its
-history, compared with the size last loaded; only when it moved (more events, a
-closing event, or a new status in the list) is the detail fetched as well. Only
+A new run costs two requests (detail, then history). An open run costs one, its
+history, which is compared with the size last loaded. Only when it moved (more
+events, a closing event, or a new status in the list) is the detail fetched too. Only
 events newer than the last loaded one are handed on.
 """
 
@@ -149,7 +149,7 @@ def _open_run_after(
 ) -> OpenRun | None:
     """Return what to remember of a run just loaded, or None when nothing about it can change.
 
-    A run is done once its status is final and its history holds the closing event.
+    A run is done once its status is final and its history contains the closing event.
     A history that closed while the detail still reads as open gets one more sync
     to agree, and is then taken as done with the status the API gave.
     """

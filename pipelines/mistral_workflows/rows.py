@@ -12,7 +12,7 @@ from .schema import EVENT_SCHEMA, RUN_SCHEMA
 
 
 class InvalidRunError(ValueError):
-    """A run's detail lacks a field the table needs, or holds one that cannot be read."""
+    """A run's detail lacks a field the table needs, or contains one that cannot be read."""
 
 
 def run_row(detail: dict, key: str, synced_at: datetime, *, drop_payloads: bool) -> dict:

@@ -32,7 +32,7 @@ from .settings import SyncOptions
 
 logger = logging.getLogger(__name__)
 
-# A batch is handed to dlt once it holds this many events or runs, which bounds
+# A batch is handed to dlt once it contains this many events or runs, which bounds
 # memory whatever the number of runs or the length of a history.
 BATCH_EVENTS = 10_000
 BATCH_RUNS = 1_000
@@ -40,7 +40,7 @@ BATCH_RUNS = 1_000
 
 @dataclass
 class SyncCounts:
-    """What one sync did, for the summary line and the sync_log table."""
+    """Counts of one sync, for the summary line and the sync_log table."""
 
     listed: int = 0
     new_runs: int = 0
@@ -65,8 +65,8 @@ class RowBatch:
 def mistral_workflows(client: WorkflowsClient, options: SyncOptions, counts: SyncCounts | None = None):
     """Runs and their history events from the Mistral Workflows API.
 
-    `client` carries the API key; it is passed as an object, never as a dlt config
-    value, so the key stays out of dlt's state and traces.
+    `client` carries the API key. It is passed as an object, never as a dlt config
+    value, so that the key stays out of dlt's state and traces.
     """
     counts = counts if counts is not None else SyncCounts()
     updates = dlt.resource(

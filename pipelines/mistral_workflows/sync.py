@@ -33,9 +33,9 @@ from .views import create_views  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-# DuckDB takes up to 80% of the machine's memory by default; the merge of a large load
-# would then grow the sync far past what a cron job should hold. Above this it spills
-# to disk instead.
+# DuckDB takes up to 80% of the machine's memory by default, so the merge of a large
+# load would grow the sync far past what a cron job should use. Above this limit it
+# spills to disk instead.
 DUCKDB_MEMORY_LIMIT = "128MB"
 
 
