@@ -10,7 +10,7 @@ import pytest
 
 from conftest import DATASET, query, scalar, sync_options
 from mistral_workflows.client import WorkflowsClient, RetryPolicy
-from mistral_workflows.errors import AuthError, PaginationError, TransientApiError
+from mistral_workflows.errors import ApiError, AuthError, PaginationError, TransientApiError
 from mistral_workflows.sync import run_sync
 
 
@@ -161,3 +161,36 @@ def test_twenty_percent_faults_give_same_tables(emulator, db_path, tmp_path):
         expected = query(clean, f"select {columns} from {DATASET}.{table} order by {order}")
         assert len(faulty) == len(expected)
         assert faulty == expected
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_error_page_echoing_key_is_redacted(status):
+    """A gateway page that echoes the Authorization header must not carry the key into errors."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class EchoHeaders(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f"<html>bad gateway; you sent {self.headers.get('Authorization')}</html>".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), EchoHeaders)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key = "secret-key-echoed-7781"
+    try:
+        client = WorkflowsClient(f"http://127.0.0.1:{server.server_port}", key,
+                                 retry=RetryPolicy(max_attempts=1))
+        with client, pytest.raises(ApiError) as raised:
+            client.get_run("00000000-0000-0000-0000-000000000000")
+    finally:
+        server.shutdown()
+
+    assert key not in str(raised.value)
+    assert "bad gateway" in str(raised.value)

@@ -77,6 +77,7 @@ class WorkflowsClient:
         self.retries = 0
         self._lock = threading.Lock()
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        self._api_key = api_key
         self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)).as_dict()
         # Requests go straight to httpx's transport, its connection pool, because the sync
         # needs none of the Client's cookies, redirects or auth flows. Skipping them cut the
@@ -194,8 +195,13 @@ class WorkflowsClient:
             self.limit.on_rate_limited()
         else:
             self.limit.on_success()
-        _raise_for_status(response, path, endpoint)
-        return _parse_json(response, path, endpoint)
+        try:
+            _raise_for_status(response, path, endpoint)
+            return _parse_json(response, path, endpoint)
+        except ApiError as error:
+            # A gateway or proxy may echo the request headers into its error page.
+            error.args = (_redact(str(error), self._api_key),)
+            raise
 
     def _wait_after_attempt(self, attempts_before: int):
         """Return tenacity's wait function, counting the attempts made before tenacity took over."""
@@ -309,6 +315,10 @@ def _parse_retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
 
 
 def _describe(body: Any) -> str:
