@@ -50,7 +50,12 @@ def emulator_command(port: int, api_key: str, runs: int, seed: int, events_per_r
     """
     emulator = Emulator(api_key=api_key, runs=runs, seed=seed, now=now, events_per_run=events_per_run,
                         histories_dir=histories_dir, latency_ms=latency_ms, legacy_api=legacy_api, port=port)
-    url = emulator.start()
+    try:
+        url = emulator.start()
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot serve on 127.0.0.1:{port} ({error.strerror}); pick another --port, or 0 for a free one"
+        ) from None
     run_count = len(emulator.run_ids())
     click.echo(f"Serving the Mistral Workflows API emulator at {url} ({run_count} runs, api key: {api_key})")
     emulator.serve_forever()
