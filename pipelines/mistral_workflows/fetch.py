@@ -127,6 +127,7 @@ class RunFetcher:
             max_event_bytes=self.options.max_event_bytes,
             decode_payloads=self.options.decode_payloads,
             drop_payloads=self.options.drop_payloads,
+            release_input=True,
         )
 
     def _server_decodes(self) -> bool:

@@ -61,6 +61,7 @@ def normalise_history(
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     decode_payloads: bool = True,
     drop_payloads: bool = False,
+    release_input: bool = False,
 ) -> list[dict]:
     """Build the `run_events` rows of one run's history, sorted by event id.
 
@@ -69,7 +70,9 @@ def normalise_history(
     is longer than `max_event_bytes` (UTF-8) is stored as a truncation marker, but
     the columns are still read from the whole object. `decode_payloads` decodes
     payloads the server left in base64; `drop_payloads` replaces every payload by
-    "<dropped>" and wins over `decode_payloads`.
+    "<dropped>" and wins over `decode_payloads`. `release_input` sets each event of
+    `body` to None once its row is built, so that a long history and its rows are not
+    held in memory in full at the same time.
 
     Raises HistoryFormatError (a ValueError) when the body is not a history or an
     event is not an object with a usable `eventId`.
@@ -86,6 +89,8 @@ def normalise_history(
     in_order = True
     for position, event in enumerate(events):
         row = normalisation.event_row(event, position)
+        if release_input:
+            events[position] = None
         if row["event_id"] <= last_event_id:
             in_order = False
         last_event_id = row["event_id"]
