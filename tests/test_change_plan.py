@@ -140,3 +140,12 @@ def test_duplicate_raw_events_do_not_look_like_growth():
 
     assert open_run.event_count == 3
     assert not _history_moved(raw, open_run, "RUNNING")
+
+
+def test_future_run_does_not_move_cursor():
+    future = {"run_id": "f", "status": "RUNNING", "start_time": "2099-01-01T00:00:00Z"}
+
+    plan = plan_listed_runs([[_item("a", 30), future]], ChangeState({}), None, now=NOW)
+
+    assert [run.key for run in plan.new_runs] == ["a", "f"]
+    assert plan.newest_start == NOW - timedelta(minutes=30)

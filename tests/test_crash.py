@@ -63,3 +63,24 @@ def test_sigkill_then_next_sync_completes(tmp_path, marker):
     assert scalar(db_path, f"select count(*) - count(distinct run_id) from {DATASET}.runs") == 0
     assert scalar(db_path, f"select count(*) from (select run_id, event_id from {DATASET}.run_events group by all having count(*) > 1)") == 0
     assert scalar(db_path, f"select count(*) from {DATASET}.runs where status = 'RUNNING' and run_id in (select run_id from {DATASET}.run_events where event_type = 'WORKFLOW_EXECUTION_COMPLETED')") == 0
+
+
+def test_sigterm_stops_cleanly_and_next_sync_completes(tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    with Emulator(api_key=API_KEY, runs=80, seed=6, now=FIXED_NOW, latency_ms=20) as emu:
+        process = _start_sync(emu, db_path)
+        for line in process.stderr:
+            if "Listed" in line:
+                process.send_signal(signal.SIGTERM)
+                break
+        rest = process.stderr.read()
+        process.wait(timeout=30)
+
+        result = run_cli("sync", "--base-url", emu.url, "--duckdb", str(db_path), env={"MISTRAL_API_KEY": API_KEY})
+        expected_runs = len(emu.run_ids())
+
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "Interrupted" in rest
+    assert "Traceback" not in rest
+    assert result.returncode == 0, result.stderr
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == expected_runs

@@ -194,3 +194,13 @@ def test_error_page_echoing_key_is_redacted(status):
 
     assert key not in str(raised.value)
     assert "bad gateway" in str(raised.value)
+
+
+def test_long_retry_after_stops_at_once(emulator):
+    emulator.faults.inject("429", count=1, endpoint="detail", retry_after="3600")
+    started = time.monotonic()
+    with _client(emulator) as client, pytest.raises(ApiError, match="3600 s"):
+        client.get_run(_first_run_id(emulator))
+
+    assert time.monotonic() - started < 5
+    assert client.requests["detail"] == 1

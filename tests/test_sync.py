@@ -123,3 +123,40 @@ def test_no_history_loads_runs_only(emulator, db_path):
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == summary.counts.new_runs
     assert summary.requests.get("history", 0) == 0
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events") == 0
+
+
+def test_pipeline_folder_does_not_grow(emulator, db_path):
+    options = sync_options(emulator, db_path)
+    run_sync(options)
+    files_after_first = sum(1 for path in options.pipelines_dir.rglob("*") if path.is_file())
+
+    for _ in range(5):
+        run_sync(sync_options(emulator, db_path))
+
+    assert sum(1 for path in options.pipelines_dir.rglob("*") if path.is_file()) <= files_after_first
+
+
+def test_each_dataset_keeps_its_own_cursor(emulator, db_path):
+    run_sync(sync_options(emulator, db_path, dataset="alpha"))
+
+    summary = run_sync(sync_options(emulator, db_path, dataset="beta"))
+
+    assert summary.counts.new_runs == len(emulator.run_ids())
+    assert scalar(db_path, "select count(*) from beta.runs") == len(emulator.run_ids())
+
+
+def test_future_start_time_does_not_freeze_cursor(emulator, db_path):
+    from datetime import timedelta
+
+    future = next(run for run in _api_runs(emulator))
+    future = dict(future, run_id="0f0f0f0f-0000-4000-8000-000000000001", execution_id="0f0f0f0f-0000-4000-8000-000000000001",
+                  start_time="2099-01-01T00:00:00Z", end_time=None, status="RUNNING", result=None)
+    emulator.put_run(future, {"events": []})
+    run_sync(sync_options(emulator, db_path))
+    emulator.advance(2 * 3600)
+    added = emulator.add_runs(3)
+
+    run_sync(sync_options(emulator, db_path))
+
+    stored = {row[0] for row in query(db_path, f"select run_id from {DATASET}.runs")}
+    assert set(added) <= stored

@@ -165,12 +165,14 @@ class ChangeState:
 
 
 def plan_listed_runs(
-    pages, state: ChangeState, window_start: datetime | None
+    pages, state: ChangeState, window_start: datetime | None, now: datetime | None = None
 ) -> SyncPlan:
     """Decide, page by page, which listed runs are new. Open runs are checked separately.
 
     The server may ignore the time filter and the sorting (older API versions do), so
-    the window is applied here too, and a run listed twice is planned once.
+    the window is applied here too, and a run listed twice is planned once. A run
+    dated after `now` is fetched but does not move the cursor: every run started
+    before its date would otherwise fall outside the next listing window.
     """
     plan = SyncPlan(open_runs=state.open_runs())
     seen: set[str] = set()
@@ -187,7 +189,7 @@ def plan_listed_runs(
             if window_start is not None and listed.start_time is not None and listed.start_time < window_start:
                 plan.outside_window += 1
                 continue
-            if listed.start_time is not None and (plan.newest_start is None or listed.start_time > plan.newest_start):
+            if _moves_cursor(listed.start_time, plan.newest_start, now):
                 plan.newest_start = listed.start_time
 
             if listed.key in plan.open_runs:
@@ -195,6 +197,12 @@ def plan_listed_runs(
             elif not state.is_recent_final(listed.key):
                 plan.new_runs.append(listed)
     return plan
+
+
+def _moves_cursor(start_time: datetime | None, newest: datetime | None, now: datetime | None) -> bool:
+    if start_time is None or (now is not None and start_time > now):
+        return False
+    return newest is None or start_time > newest
 
 
 def _read_listed_run(item: Any) -> ListedRun | None:

@@ -9,6 +9,8 @@ two syncs start together the first one to start is the one that runs.
 from __future__ import annotations
 
 import logging
+import math
+import signal
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,10 +22,11 @@ from .errors import (
     EXIT_UNEXPECTED,
     EXIT_USAGE,
     ConfigError,
+    DatabaseBusy,
     SyncAlreadyRunning,
     SyncError,
 )
-from .logs import setup_logging
+from .logs import register_secret, setup_logging
 from .settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_DATASET,
@@ -44,7 +47,7 @@ Exit codes:
   2   the API key is missing or rejected (MISTRAL_API_KEY)
   3   the API failed: unreachable, retries used up, or invalid responses
   4   another sync of the same database is running
-  5   the database file is held open by another process
+  5   the database file is held open by another process, or cannot be written
   64  invalid command-line usage
 """
 
@@ -53,6 +56,12 @@ Exit codes:
 @click.version_option(package_name="mistral-workflows-sync")
 def cli() -> None:
     """Sync Mistral Workflows runs and their Temporal event histories into DuckDB."""
+
+
+def _finite(context: click.Context, parameter: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 def _database_options(function):
@@ -68,7 +77,7 @@ def _database_options(function):
         type=click.Path(dir_okay=False, path_type=Path),
         default=DEFAULT_DUCKDB_PATH,
         show_default=True,
-        help="DuckDB file to write; created if missing. Relative paths are taken from the current folder.",
+        help="DuckDB file of the synced data; sync creates it if missing. Relative paths are taken from the current folder.",
     )(function)
     return function
 
@@ -105,7 +114,7 @@ def _log_options(function):
     type=click.FloatRange(min=0),
     default=60,
     show_default=True,
-    help="Minutes before the saved cursor that each listing starts, to catch runs that are listed late.",
+    callback=_finite, help="Minutes before the saved cursor that each listing starts, to catch runs that are listed late.",
 )
 @click.option("--page-size", type=click.IntRange(1, 1000), default=DEFAULT_PAGE_SIZE, show_default=True, help="Runs per list page (API maximum 1000).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY, show_default=True, help="Maximum requests in flight; lowered automatically on HTTP 429.")
@@ -120,8 +129,8 @@ def _log_options(function):
     help="Bytes of JSON above which an event's attributes are stored truncated, with a marker.",
 )
 @click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, help="Retries of a request after a transient failure (429, 5xx, timeout, dropped connection), with exponential backoff.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds to wait for one API response.")
-@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Seconds to wait for a running sync or a reader of the database before giving up.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=30.0, show_default=True, callback=_finite, help="Seconds to wait for one API response.")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0.0, show_default=True, callback=_finite, help="Seconds to wait for a running sync or a reader of the database before giving up.")
 @_log_options
 def sync(base_url, duckdb_path, dataset, full_refresh, since, lookback_minutes, page_size, concurrency, no_history,
          raw_payloads, no_payloads, max_event_bytes, retries, timeout_s, wait_s, log_format, verbose) -> None:
@@ -150,6 +159,7 @@ def sync(base_url, duckdb_path, dataset, full_refresh, since, lookback_minutes, 
         max_attempts=retries + 1,
         show_progress=True,
     )
+    _exit_on_error(options.validate)
     with _sync_lock(options, wait_s):
         _run_sync_command(options, wait_s, log_format)
 
@@ -198,16 +208,21 @@ def _add_emulator_command() -> None:
 
 
 def _sync_lock(options: SyncOptions, wait_s: float):
-    options.lock_path.parent.mkdir(parents=True, exist_ok=True)
     # filelock uses flock: the kernel frees the lock when its holder dies, so a lock
     # left by a killed sync never blocks the next one.
     lock = filelock.FileLock(str(options.lock_path), timeout=wait_s)
     try:
+        options.lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except filelock.Timeout:
         _fail(SyncAlreadyRunning(
             f"Another sync of {options.duckdb_path} is running (lock {options.lock_path}); "
             "exiting. Pass --wait SECONDS to wait for it instead"
+        ))
+    except OSError as error:  # after Timeout, which is an OSError too
+        _fail(DatabaseBusy(
+            f"Cannot create the lock file {options.lock_path}: {error.strerror or error}. "
+            "The folder of --duckdb must be writable"
         ))
     return _Held(lock)
 
@@ -229,6 +244,7 @@ def _run_sync_command(options: SyncOptions, wait_s: float, log_format: str) -> N
 
         if not options.api_key:
             options.api_key = _api_key_from_dlt_secrets() or ""
+            register_secret(options.api_key)
         if not options.api_key:
             raise ConfigError("No API key: set MISTRAL_API_KEY (or sources.mistral_workflows.api_key in .dlt/secrets.toml)")
         summary = run_sync(options, wait_s=wait_s)
@@ -253,8 +269,8 @@ def _exit_on_error(action) -> None:
     except SyncError as error:
         _fail(error)
     except KeyboardInterrupt:
-        logger.error("Interrupted")
-        sys.exit(130)
+        logger.error("Interrupted; the next sync loads whatever this one had extracted")
+        sys.exit(128 + _interrupting_signal)
     except Exception:
         logger.exception("Unexpected error; please report it with this log")
         sys.exit(EXIT_UNEXPECTED)
@@ -265,9 +281,24 @@ def _fail(error: SyncError) -> None:
     sys.exit(error.exit_code)
 
 
+_interrupting_signal = signal.SIGINT
+
+
+def _interrupt_on_sigterm() -> None:
+    """Turn SIGTERM (from cron, systemd or kill) into the same clean stop as Ctrl-C."""
+
+    def interrupt(signal_number, frame) -> None:
+        global _interrupting_signal
+        _interrupting_signal = signal_number
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; usage errors exit 64, not click's 2 (2 means a bad key)."""
     _add_emulator_command()
+    _interrupt_on_sigterm()
     try:
         cli.main(args=argv, prog_name="mistral-runs", standalone_mode=False)
     except click.exceptions.Exit as exit_request:

@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.mistral.ai"
 RUNS_PATH = "/v1/workflows/runs"
 MAX_PAGE_SIZE = 1000
-# Retry-After values above this are capped: a cron job should fail and try again at
-# its next slot rather than sleep for an hour.
-MAX_RETRY_AFTER_S = 120.0
+# A 429 whose Retry-After is longer than this ends the sync at once: a cron job should
+# fail and try again at its next slot rather than sleep for an hour holding its lock.
+MAX_RETRY_AFTER_S = 60.0
 # Retries are logged one by one up to this many per sync, then only counted.
 MAX_RETRY_WARNINGS = 10
 
@@ -254,11 +254,16 @@ def _raise_for_status(response: httpx.Response, path: str, endpoint: str) -> Non
     if status == 404:
         raise RunNotFound(f"GET {path}: HTTP 404, not found", endpoint=endpoint, status_code=status)
     if status == 429:
+        retry_after = _parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
+            raise ApiError(
+                f"GET {path}: HTTP 429, rate limited for {retry_after:.0f} s (Retry-After); "
+                "stopping this sync so that the next one retries",
+                endpoint=endpoint,
+                status_code=status,
+            )
         raise RateLimited(
-            f"GET {path}: HTTP 429, rate limited",
-            retry_after_s=_parse_retry_after(response.headers.get("retry-after")),
-            endpoint=endpoint,
-            status_code=status,
+            f"GET {path}: HTTP 429, rate limited", retry_after_s=retry_after, endpoint=endpoint, status_code=status
         )
     if status >= 500:
         raise TransientApiError(

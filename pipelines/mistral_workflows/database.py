@@ -28,6 +28,8 @@ def open_for_write(path: Path) -> duckdb.DuckDBPyConnection:
 
 def wait_until_writable(path: Path, wait_s: float) -> None:
     """Return once the file can be opened for writing; raise DatabaseBusy after wait_s seconds."""
+    if not path.exists():
+        return
     deadline = time.monotonic() + max(0.0, wait_s)
     announced = False
     while True:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 import duckdb
+import filelock
 
 from .emulator import Emulator
+from .errors import InvalidOption, SyncAlreadyRunning
 from .settings import DEFAULT_DATASET, SyncOptions
 from .sync import run_sync
 
@@ -22,25 +24,50 @@ DEMO_API_KEY = "demo-key"
 def run_demo(duckdb_path: Path, *, runs: int, seed: int, report_path: Path | None) -> None:
     """Serve `runs` synthetic runs on 127.0.0.1, sync them into a fresh file, print a summary."""
     clock = time.monotonic()
-    duckdb_path = duckdb_path.expanduser().resolve()
-    _remove_previous_demo(duckdb_path)
+    options = SyncOptions(api_key=DEMO_API_KEY, duckdb_path=duckdb_path)
+    options.validate()
+    options.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
 
-    with Emulator(api_key=DEMO_API_KEY, runs=runs, seed=seed) as emulator:
-        options = SyncOptions(api_key=DEMO_API_KEY, base_url=emulator.url, duckdb_path=duckdb_path)
-        summary = run_sync(options)
+    with _demo_lock(options):
+        _remove_previous_demo(options)
+        with Emulator(api_key=DEMO_API_KEY, runs=runs, seed=seed) as emulator:
+            options.base_url = emulator.url
+            summary = run_sync(options)
+        _demo_marker(options).touch()
     logger.info(summary.line())
 
     if report_path is not None:
         from .report import write_report
 
-        write_report(duckdb_path, report_path, DEFAULT_DATASET)
-    _print_summary(duckdb_path, DEFAULT_DATASET, time.monotonic() - clock, summary.total_requests, report_path)
+        write_report(options.duckdb_path, report_path, DEFAULT_DATASET)
+    _print_summary(options.duckdb_path, DEFAULT_DATASET, time.monotonic() - clock, summary.total_requests, report_path)
 
 
-def _remove_previous_demo(duckdb_path: Path) -> None:
-    """Delete the previous demo database and state: the demo dataset is anchored at the current time."""
-    options = SyncOptions(api_key="", duckdb_path=duckdb_path)
-    for path in (duckdb_path, duckdb_path.with_name(duckdb_path.name + ".wal")):
+def _demo_lock(options: SyncOptions):
+    """Take the sync lock of the demo file, released when the returned context exits."""
+    lock = filelock.FileLock(str(options.lock_path), timeout=0)
+    try:
+        return lock.acquire()
+    except filelock.Timeout:
+        raise SyncAlreadyRunning(f"A sync of {options.duckdb_path} is running; the demo does not replace it") from None
+
+
+def _demo_marker(options: SyncOptions) -> Path:
+    return options.duckdb_path.parent / f".{options.duckdb_path.name}.demo"
+
+
+def _remove_previous_demo(options: SyncOptions) -> None:
+    """Delete the previous demo database and state, and nothing that the demo did not write.
+
+    The demo dataset is anchored at the current time, so each demo starts from an empty
+    file; a file without the demo's marker beside it is someone's data and is kept.
+    """
+    if options.duckdb_path.exists() and not _demo_marker(options).exists():
+        raise InvalidOption(
+            f"{options.duckdb_path} exists and was not written by the demo; "
+            "pass another --duckdb path (the demo replaces its file on every run)"
+        )
+    for path in (options.duckdb_path, options.duckdb_path.with_name(options.duckdb_path.name + ".wal")):
         path.unlink(missing_ok=True)
     shutil.rmtree(options.pipelines_dir, ignore_errors=True)
 

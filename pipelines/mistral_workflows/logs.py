@@ -16,13 +16,22 @@ REDACTED = "***"
 MIN_SECRET_LENGTH = 6
 
 
+_SECRETS: list[str] = []
+
+
+def register_secret(secret: str | None) -> None:
+    """Redact this value from every log line from now on, wherever it was read from."""
+    # Very short values (a one-letter test key) would mangle every line they occur in.
+    if secret and len(secret) >= MIN_SECRET_LENGTH and secret not in _SECRETS:
+        _SECRETS.append(secret)
+
+
 class SecretFilter(logging.Filter):
     """Replace each registered secret in a record's final message with ***."""
 
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        # Very short values (a one-letter test key) would mangle every line they occur in.
-        self.secrets = [secret for secret in secrets if secret and len(secret) >= MIN_SECRET_LENGTH]
+    @property
+    def secrets(self) -> list[str]:
+        return _SECRETS
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -75,7 +84,9 @@ def _stderr_handler(log_format: str, secrets: list[str]) -> logging.Handler:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    handler.addFilter(SecretFilter(secrets))
+    for secret in secrets:
+        register_secret(secret)
+    handler.addFilter(SecretFilter())
     return handler
 
 

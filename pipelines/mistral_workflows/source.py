@@ -114,7 +114,8 @@ def _run_updates(client: WorkflowsClient, options: SyncOptions, counts: SyncCoun
     synced_at = datetime.now(timezone.utc)
     window_start = listing_window_start(state.cursor, options.lookback, options.since)
 
-    plan = plan_listed_runs(client.list_runs(_list_params(options, window_start)), state, window_start)
+    pages = client.list_runs(_list_params(options, window_start))
+    plan = plan_listed_runs(pages, state, window_start, now=synced_at)
     counts.listed = plan.listed
     _log_plan(plan, window_start, state)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,8 +27,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from .client import RetryPolicy, WorkflowsClient  # noqa: E402
 from .database import open_for_write, wait_until_writable, write_sync_log  # noqa: E402
-from .errors import DatabaseBusy, InvalidOption, SyncError  # noqa: E402
-from .settings import PIPELINE_NAME, SyncOptions  # noqa: E402
+from .errors import DatabaseBusy, SyncError  # noqa: E402
+from .settings import SyncOptions  # noqa: E402
 from .source import SyncCounts, mistral_workflows  # noqa: E402
 from .views import create_views  # noqa: E402
 
@@ -82,7 +83,7 @@ class SyncSummary:
 
 def run_sync(options: SyncOptions, *, wait_s: float = 0.0) -> SyncSummary:
     """Bring the DuckDB file up to date with the API; raise SyncError on expected failures."""
-    _check_options(options)
+    options.validate()
     # Everything imported so far lives as long as the process: moving it out of the
     # garbage collector's sight keeps each collection proportional to the sync's own
     # rows, not to the whole of dlt, pyarrow and DuckDB.
@@ -95,31 +96,34 @@ def run_sync(options: SyncOptions, *, wait_s: float = 0.0) -> SyncSummary:
     pipeline = _pipeline(options)
     leftovers = _load_leftovers(pipeline)
     counts = SyncCounts()
+    deadline = time.monotonic() + wait_s
     with _client(options) as client:
-        _extract_and_load(pipeline, mistral_workflows(client, options, counts), options)
+        _extract(pipeline, mistral_workflows(client, options, counts), options)
         requests = {endpoint: client.requests.get(endpoint, 0) for endpoint in ("list", "detail", "history")}
         retries = client.retries
+    _load_waiting(pipeline, options, deadline)
 
     summary = SyncSummary(started_at, time.monotonic() - clock, counts, requests, retries, leftovers)
+    wait_until_writable(options.duckdb_path, max(0.0, deadline - time.monotonic()))
     _after_load(options, summary)
+    _delete_loaded_packages(options)
     return summary
 
 
-def _check_options(options: SyncOptions) -> None:
-    if options.duckdb_path.stem == options.dataset:
-        raise InvalidOption(
-            f"The database file {options.duckdb_path.name} is named like the dataset {options.dataset!r}, which makes "
-            f"{options.dataset}.runs ambiguous in DuckDB; choose another --duckdb file name or --dataset"
-        )
-    if not 1 <= options.page_size <= 1000:
-        raise InvalidOption(f"--page-size must be between 1 and 1000, got {options.page_size}")
-    if options.concurrency < 1:
-        raise InvalidOption(f"--concurrency must be at least 1, got {options.concurrency}")
+def _delete_loaded_packages(options: SyncOptions) -> None:
+    """Delete dlt's archive of packages already loaded, which would grow with every sync.
+
+    Only `load/loaded` is touched: packages still to be loaded live elsewhere.
+    """
+    loaded = options.pipelines_dir / options.pipeline_name / "load" / "loaded"
+    if loaded.is_dir():
+        for package in loaded.iterdir():
+            shutil.rmtree(package, ignore_errors=True)
 
 
 def _pipeline(options: SyncOptions) -> dlt.Pipeline:
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=options.pipeline_name,
         pipelines_dir=str(options.pipelines_dir),
         destination=dlt.destinations.duckdb(
             {"database": str(options.duckdb_path), "global_config": {"memory_limit": DUCKDB_MEMORY_LIMIT}}
@@ -157,15 +161,32 @@ def _load_leftovers(pipeline: dlt.Pipeline) -> int:
     return count
 
 
-def _extract_and_load(pipeline: dlt.Pipeline, source, options: SyncOptions) -> None:
+def _extract(pipeline: dlt.Pipeline, source, options: SyncOptions) -> None:
     with _unwrapped_errors():
         logger.debug("Phase: extract")
         pipeline.extract(source, refresh="drop_sources" if options.full_refresh else None)
         logger.debug("Phase: normalize")
         pipeline.normalize()
-        logger.debug("Phase: load")
-        pipeline.load()
-        logger.debug("Phase: loaded")
+
+
+def _load_waiting(pipeline: dlt.Pipeline, options: SyncOptions, deadline: float) -> None:
+    """Load the normalised package, waiting until `deadline` while a reader holds the file.
+
+    A reader can open the file after the first check, while the sync was fetching.
+    The package stays on disk until it is loaded, so the load is simply tried again.
+    """
+    while True:
+        try:
+            with _unwrapped_errors():
+                logger.debug("Phase: load")
+                pipeline.load()
+                logger.debug("Phase: loaded")
+                return
+        except DatabaseBusy:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise
+            wait_until_writable(options.duckdb_path, remaining)
 
 
 def _after_load(options: SyncOptions, summary: SyncSummary) -> None:
@@ -188,6 +209,8 @@ class _unwrapped_errors:
         if error is None or not isinstance(error, PipelineStepFailed):
             return False
         cause = _root_cause(error)
+        if isinstance(cause, KeyboardInterrupt):
+            raise cause from None
         if isinstance(cause, SyncError):
             raise cause from None
         if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
