@@ -19,9 +19,15 @@ from .views import current_catalog, ensure_sync_log, quote_identifier
 
 logger = logging.getLogger(__name__)
 
+# DuckDB takes up to 80% of the machine's memory by default, so the merge of a large
+# load would grow the sync far past what a cron job should use. Above this limit it
+# spills to disk instead. Every connection the sync opens uses it.
+MEMORY_LIMIT = "128MB"
+
+
 def open_for_write(path: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path))
+        return duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
     except duckdb.IOException as error:
         raise DatabaseBusy(_busy_message(path, error)) from None
 
@@ -34,7 +40,7 @@ def wait_until_writable(path: Path, wait_s: float) -> None:
     announced = False
     while True:
         try:
-            duckdb.connect(str(path)).close()
+            duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT}).close()
             return
         except duckdb.IOException as error:
             if time.monotonic() >= deadline:

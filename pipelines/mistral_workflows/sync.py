@@ -26,7 +26,7 @@ import duckdb  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from .client import RetryPolicy, WorkflowsClient  # noqa: E402
-from .database import open_for_write, wait_until_writable, write_sync_log  # noqa: E402
+from .database import MEMORY_LIMIT, open_for_write, wait_until_writable, write_sync_log  # noqa: E402
 from .errors import DatabaseBusy, SyncError  # noqa: E402
 from .settings import SyncOptions  # noqa: E402
 from .source import SyncCounts, mistral_workflows  # noqa: E402
@@ -34,10 +34,6 @@ from .views import create_views  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-# DuckDB takes up to 80% of the machine's memory by default, so the merge of a large
-# load would grow the sync far past what a cron job should use. Above this limit it
-# spills to disk instead.
-DUCKDB_MEMORY_LIMIT = "128MB"
 
 
 @dataclass
@@ -126,7 +122,7 @@ def _pipeline(options: SyncOptions) -> dlt.Pipeline:
         pipeline_name=options.pipeline_name,
         pipelines_dir=str(options.pipelines_dir),
         destination=dlt.destinations.duckdb(
-            {"database": str(options.duckdb_path), "global_config": {"memory_limit": DUCKDB_MEMORY_LIMIT}}
+            {"database": str(options.duckdb_path), "global_config": {"memory_limit": MEMORY_LIMIT}}
         ),
         dataset_name=options.dataset,
         progress=None,
