@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from emulator_helpers import list_all, parse_time
 from mistral_workflows.emulator import Emulator
 
 NOW = datetime(2025, 10, 1, 12, 0, tzinfo=timezone.utc)
@@ -29,27 +30,6 @@ def client(emu):
 @pytest.fixture(scope="module")
 def all_runs(client):
     return list_all(client)
-
-
-def list_all(client: httpx.Client, **params) -> list[dict]:
-    """Follow next_page_token to the end and return every execution."""
-    executions, token = [], None
-    for _ in range(1000):
-        query = dict(params, page_size=params.get("page_size", 1000))
-        if token:
-            query["next_page_token"] = token
-        page = client.get("/v1/workflows/runs", params=query)
-        assert page.status_code == 200, page.text
-        body = page.json()
-        executions.extend(body["executions"])
-        token = body["next_page_token"]
-        if token is None:
-            return executions
-    raise AssertionError("pagination did not end after 1000 pages")
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def test_auth_missing_or_wrong_key_is_401(emu, client):
