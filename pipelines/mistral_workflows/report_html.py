@@ -39,7 +39,7 @@ def format_value(value: object, kind: str = "text") -> str:
     """Format one value for a table cell and escape it. Missing values become a dash.
 
     `kind` is "text", "count", "seconds", "duration" (seconds written in days, hours and
-    minutes), "ms", "rate" (a 0..1 fraction shown in percent), "flag" or "time".
+    minutes), "ms", "rate" (a 0..1 fraction shown in percent), "flag", "time" or "date".
     """
     if _is_missing(value):
         return MISSING
@@ -57,6 +57,8 @@ def format_value(value: object, kind: str = "text") -> str:
         return f"{float(value) * 100:.1f} %"
     if kind == "time":
         return html.escape(format_time(value))
+    if kind == "date":
+        return html.escape(value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value))
     return html.escape(str(value))
 
 
@@ -70,11 +72,12 @@ def format_duration(seconds: float) -> str:
     days, rest = divmod(whole, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
+    # Non-breaking spaces keep a duration on one line in narrow table cells.
     if days:
-        return f"{sign}{days} d {hours} h"
+        return f"{sign}{days}\u00a0d {hours}\u00a0h"
     if hours:
-        return f"{sign}{hours} h {minutes} min"
-    return f"{sign}{minutes} min {secs} s"
+        return f"{sign}{hours}\u00a0h {minutes}\u00a0min"
+    return f"{sign}{minutes}\u00a0min {secs}\u00a0s"
 
 
 def format_time(value: datetime | date) -> str:
@@ -152,7 +155,7 @@ def _summary_section(numbers: dict) -> str:
 
 
 def _runs_per_day_section(data: ReportData, chart: str | None) -> str:
-    columns = [("start_day", "day", "time"), ("runs", "runs", "count")]
+    columns = [("start_day", "day", "date"), ("runs", "runs", "count")]
     columns += [(column, status_label(column), "count") for column in STATUS_COLUMNS]
     return (
         '<section id="runs-per-day"><h2>Runs per day by status</h2>'
