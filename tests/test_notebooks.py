@@ -99,7 +99,7 @@ def test_explore_runs_counts_scenario_runs(executed_notebooks):
 
 
 def test_failures_notebook_lists_stuck_run(executed_notebooks):
-    stuck = output_text(code_cells(executed_notebooks["failures_and_latency.ipynb"])[-2])
+    stuck = output_text(code_cells(executed_notebooks["failures_and_latency.ipynb"])[-1])
 
     assert "1 open runs without an event for more than 3600 s" in stuck
     assert "run-stuck" in stuck
