@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from conftest import API_KEY, DATASET, query, scalar, sync_options
 from mistral_workflows.sync import run_sync
@@ -160,3 +161,53 @@ def test_future_start_time_does_not_freeze_cursor(emulator, db_path):
 
     stored = {row[0] for row in query(db_path, f"select run_id from {DATASET}.runs")}
     assert set(added) <= stored
+
+
+def test_chunked_sync_loads_every_run_once(emulator, db_path, monkeypatch):
+    import mistral_workflows.sync as sync_module
+
+    monkeypatch.setattr(sync_module, "CHUNK_RUNS", 7)
+    api_runs = _api_runs(emulator)
+
+    summary = run_sync(sync_options(emulator, db_path))
+
+    loads = scalar(db_path, f"select count(*) from {DATASET}._dlt_loads")
+    assert loads == -(-len(api_runs) // 7)
+    assert summary.counts.new_runs == len(api_runs)
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(api_runs)
+    assert summary.requests["list"] == 3  # 60 runs at page size 25, listed once for all chunks
+
+
+def test_failed_chunk_keeps_earlier_chunks(emulator, db_path, monkeypatch):
+    """A sync that fails in its second chunk keeps the first; the next sync fetches only the rest."""
+    import mistral_workflows.client as client_module
+    import mistral_workflows.sync as sync_module
+    from mistral_workflows.errors import TransientApiError
+
+    monkeypatch.setattr(sync_module, "CHUNK_RUNS", 10)
+    run_sync(sync_options(emulator, db_path))
+    emulator.advance(3600)
+    added = emulator.add_runs(25)
+    before = scalar(db_path, f"select count(*) from {DATASET}.runs")
+    real_get_history = client_module.WorkflowsClient.get_history
+    calls = {"count": 0}
+
+    def fail_after_first_chunk(self, run_id, *, decode_payloads):
+        calls["count"] += 1
+        if calls["count"] > 10:
+            raise TransientApiError("simulated outage after the first chunk", endpoint="history")
+        return real_get_history(self, run_id, decode_payloads=decode_payloads)
+
+    monkeypatch.setattr(client_module.WorkflowsClient, "get_history", fail_after_first_chunk)
+    with pytest.raises(TransientApiError):
+        run_sync(sync_options(emulator, db_path))
+    after_failure = scalar(db_path, f"select count(*) from {DATASET}.runs")
+
+    monkeypatch.setattr(client_module.WorkflowsClient, "get_history", real_get_history)
+    recovery = run_sync(sync_options(emulator, db_path))
+
+    after_recovery = scalar(db_path, f"select count(*) from {DATASET}.runs")
+    placeholders = ", ".join("?" for _ in added)
+    assert after_failure > before
+    assert recovery.counts.new_runs == after_recovery - after_failure
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs where run_id in ({placeholders})", added) == len(added)

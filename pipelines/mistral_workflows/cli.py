@@ -77,7 +77,7 @@ def _database_options(function):
         type=click.Path(dir_okay=False, path_type=Path),
         default=DEFAULT_DUCKDB_PATH,
         show_default=True,
-        help="DuckDB file of the synced data; sync creates it if missing. Relative paths are taken from the current folder.",
+        help="DuckDB file of the synced data. Relative paths are taken from the current folder.",
     )(function)
     return function
 
@@ -268,9 +268,12 @@ def _exit_on_error(action) -> None:
         action()
     except SyncError as error:
         _fail(error)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        # dlt installs its own handler while it normalises and loads, and raises an
+        # interrupt carrying the signal number instead of calling ours.
+        signal_number = getattr(interrupt, "signal_code", None) or _interrupting_signal
         logger.error("Interrupted; the next sync loads whatever this one had extracted")
-        sys.exit(128 + _interrupting_signal)
+        sys.exit(128 + signal_number)
     except Exception:
         logger.exception("Unexpected error; please report it with this log")
         sys.exit(EXIT_UNEXPECTED)

@@ -29,7 +29,7 @@ from .client import RetryPolicy, WorkflowsClient  # noqa: E402
 from .database import MEMORY_LIMIT, open_for_write, wait_until_writable, write_sync_log  # noqa: E402
 from .errors import DatabaseBusy, SyncError  # noqa: E402
 from .settings import SyncOptions  # noqa: E402
-from .source import SyncCounts, mistral_workflows  # noqa: E402
+from .source import CHUNK_RUNS, SyncCounts, SyncProgress, mistral_workflows  # noqa: E402
 from .views import create_views  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -93,11 +93,14 @@ def run_sync(options: SyncOptions, *, wait_s: float = 0.0) -> SyncSummary:
     leftovers = _load_leftovers(pipeline)
     counts = SyncCounts()
     deadline = time.monotonic() + wait_s
+    progress = SyncProgress(synced_at=started_at, show_progress=options.show_progress)
     with _client(options) as client:
-        _extract(pipeline, mistral_workflows(client, options, counts), options)
+        while not progress.finished:
+            source = mistral_workflows(client, options, counts, progress, CHUNK_RUNS)
+            _extract(pipeline, source, refresh=options.full_refresh and progress.plan is None)
+            _load_waiting(pipeline, options, deadline)
         requests = {endpoint: client.requests.get(endpoint, 0) for endpoint in ("list", "detail", "history")}
         retries = client.retries
-    _load_waiting(pipeline, options, deadline)
 
     summary = SyncSummary(started_at, time.monotonic() - clock, counts, requests, retries, leftovers)
     wait_until_writable(options.duckdb_path, max(0.0, deadline - time.monotonic()))
@@ -157,10 +160,10 @@ def _load_leftovers(pipeline: dlt.Pipeline) -> int:
     return count
 
 
-def _extract(pipeline: dlt.Pipeline, source, options: SyncOptions) -> None:
+def _extract(pipeline: dlt.Pipeline, source, *, refresh: bool) -> None:
     with _unwrapped_errors():
         logger.debug("Phase: extract")
-        pipeline.extract(source, refresh="drop_sources" if options.full_refresh else None)
+        pipeline.extract(source, refresh="drop_sources" if refresh else None)
         logger.debug("Phase: normalize")
         pipeline.normalize()
 

@@ -148,4 +148,4 @@ def ensure_sync_log(connection: duckdb.DuckDBPyConnection, catalog: str, dataset
     columns = ",\n    ".join(f"{quote_identifier(name)} {data_type}" for name, data_type in SYNC_LOG_COLUMNS)
     table = f"{quote_identifier(catalog)}.{quote_identifier(dataset)}.sync_log"
     connection.execute(f"create table if not exists {table} (\n    {columns}\n)").fetchall()
-    logger.info("created an empty sync_log table in dataset %s", dataset)
+    logger.debug("created the sync_log table in dataset %s", dataset)
