@@ -154,6 +154,8 @@ def _open_run_after(
     A history that closed while the detail still reads as open gets one more sync
     to agree, and is then taken as done with the status the API gave.
     """
+    # NOTE: a final run whose history has no closing event (an empty history, say) stays
+    # open here, so every sync re-checks it with one history request.
     closed = closing_status(events) is not None
     if closed and (is_final(status) or (previous is not None and previous.closed_seen)):
         return None

@@ -26,6 +26,8 @@ def register_secret(secret: str | None) -> None:
         _SECRETS.append(secret)
 
 
+# NOTE: only the exact key is replaced: an echo that changes its case, or quotes only
+# part of it, is logged as it came.
 class SecretFilter(logging.Filter):
     """Replace each registered secret in a record's final message with ***."""
 
