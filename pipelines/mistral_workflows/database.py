@@ -1,6 +1,6 @@
 """Direct DuckDB access around dlt's load: the writability check and the sync_log table.
 
-DuckDB lets one process write a file, and a process that holds it open, even
+DuckDB lets one process write a file, and a process that has it open, even
 read-only (a notebook), keeps every other process from writing. The sync checks
 this before it extracts anything, waiting up to `--wait` seconds, so that a busy
 file gives one clear line instead of a failure deep inside the load.
@@ -70,7 +70,7 @@ def write_sync_log(connection: duckdb.DuckDBPyConnection, dataset: str, summary)
 
 def _busy_message(path: Path, error: Exception) -> str:
     return (
-        f"Cannot write {path}: another process holds it open ({str(error).splitlines()[0]}). "
+        f"Cannot write {path}: another process has it open ({str(error).splitlines()[0]}). "
         "Close notebooks or other connections to it (readers should open it read-only and briefly), "
         "or pass --wait SECONDS"
     )

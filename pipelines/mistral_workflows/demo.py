@@ -60,7 +60,7 @@ def _remove_previous_demo(options: SyncOptions) -> None:
     """Delete the previous demo database and state, and nothing that the demo did not write.
 
     The demo dataset is anchored at the current time, so each demo starts from an empty
-    file; a file without the demo's marker beside it is someone's data and is kept.
+    file. A file without the demo's marker beside it is someone's data and is kept.
     """
     if options.duckdb_path.exists() and not _demo_marker(options).exists():
         raise InvalidOption(

@@ -107,9 +107,9 @@ def mistral_workflows(
 
     `client` carries the API key. It is passed as an object, never as a dlt config
     value, so that the key stays out of dlt's state and traces. Without
-    `sync_progress`, one extract fetches everything; with it, each extract of a new
+    `sync_progress`, one extract fetches everything. With it, each extract of a new
     source instance fetches the next `chunk_runs` runs of the same plan, and the
-    caller loads after each until `sync_progress.finished`.
+    caller loads after each one until `sync_progress.finished`.
     """
     counts = counts if counts is not None else SyncCounts()
     if sync_progress is None:
@@ -138,7 +138,7 @@ def _runs_transformer():
 
 def _events_transformer():
     # delete-insert, not insert-only: insert-only was a third faster on one 200,000-event
-    # load, but its anti-join holds every key of the whole table in memory, while
+    # load, but its anti-join keeps every key of the whole table in memory, while
     # delete-insert joins on the keys of the load, whose size the chunks bound.
     @dlt.transformer(
         name="run_events",

@@ -169,7 +169,7 @@ def _extract(pipeline: dlt.Pipeline, source, *, refresh: bool) -> None:
 
 
 def _load_waiting(pipeline: dlt.Pipeline, options: SyncOptions, deadline: float) -> None:
-    """Load the normalised package, waiting until `deadline` while a reader holds the file.
+    """Load the normalised package, waiting until `deadline` while a reader has the file open.
 
     A reader can open the file after the first check, while the sync was fetching.
     The package stays on disk until it is loaded, so the load is simply tried again.
