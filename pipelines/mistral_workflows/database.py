@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 # DuckDB takes up to 80% of the machine's memory by default, so the merge of a large
 # load would grow the sync far past what a cron job should use. Above this limit it
 # spills to disk instead. Every connection the sync opens uses it.
-MEMORY_LIMIT = "80MB"
+MEMORY_LIMIT = "64MB"
 
 
 def open_for_write(path: Path) -> duckdb.DuckDBPyConnection:
