@@ -39,9 +39,7 @@ from .errors import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.mistral.ai"
 RUNS_PATH = "/v1/workflows/runs"
-MAX_PAGE_SIZE = 1000
 # A 429 whose Retry-After is longer than this ends the sync at once: a cron job should
 # fail and try again at its next slot rather than sleep for an hour holding its lock.
 MAX_RETRY_AFTER_S = 60.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +51,6 @@ class SyncOptions:
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
     show_progress: bool = False
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.duckdb_path = Path(self.duckdb_path).expanduser().resolve()

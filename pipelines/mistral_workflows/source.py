@@ -53,7 +53,6 @@ class SyncCounts:
     missing_runs: int = 0
     events: int = 0
     open_after: int = 0
-    outcomes: dict = field(default_factory=dict)
 
 
 @dataclass
