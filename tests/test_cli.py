@@ -244,3 +244,14 @@ def test_lock_of_killed_sync_does_not_block(emulator, tmp_path):
 
     assert lock_path.exists()
     assert result.returncode == 0, result.stderr
+
+
+def test_report_to_missing_folder_is_one_line(emulator, tmp_path):
+    db_path = tmp_path / "runs.duckdb"
+    assert _sync(emulator, db_path).returncode == 0
+
+    result = run_cli("report", "--duckdb", str(db_path), "--out", "/proc/no-such-folder/report.html")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Cannot write the report" in result.stderr

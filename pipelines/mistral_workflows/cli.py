@@ -195,7 +195,10 @@ def report(duckdb_path, dataset, out_path) -> None:
     setup_logging()
 
     def write() -> None:
-        write_report(duckdb_path, out_path, dataset)
+        try:
+            write_report(duckdb_path, out_path, dataset)
+        except OSError as error:
+            raise SyncError(f"Cannot write the report to {out_path}: {error.strerror or error}") from None
         click.echo(f"Report written to {out_path} ({out_path.stat().st_size:,} bytes)")
 
     _exit_on_error(write)
