@@ -211,12 +211,15 @@ def _add_emulator_command() -> None:
 
 
 def _sync_lock(options: SyncOptions, wait_s: float):
-    # filelock uses flock: the kernel frees the lock when its holder dies, so a lock
-    # left by a killed sync never blocks the next one.
+    """Take the sync lock of the database. The returned context releases it.
+
+    filelock uses flock on Linux, so the kernel frees the lock when its holder dies and
+    a lock left by a killed sync does not block the next one.
+    """
     lock = filelock.FileLock(str(options.lock_path), timeout=wait_s)
     try:
         options.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
+        held = lock.acquire()
     except filelock.Timeout:
         _fail(SyncAlreadyRunning(
             f"Another sync of {options.duckdb_path} is running (lock {options.lock_path}); "
@@ -227,18 +230,7 @@ def _sync_lock(options: SyncOptions, wait_s: float):
             f"Cannot create the lock file {options.lock_path}: {error.strerror or error}. "
             "The folder of --duckdb must be writable"
         ))
-    return _Held(lock)
-
-
-class _Held:
-    def __init__(self, lock: filelock.FileLock):
-        self.lock = lock
-
-    def __enter__(self):
-        return self.lock
-
-    def __exit__(self, *exc_info) -> None:
-        self.lock.release()
+    return held
 
 
 def _run_sync_command(options: SyncOptions, wait_s: float, log_format: str) -> None:
