@@ -108,7 +108,7 @@ class EmulatorProcess:
         self.stop()
 
     def _read_first_line(self, timeout_s: float) -> str | None:
-        """Read the first stdout line in a thread, so a silent emulator cannot block forever."""
+        """Read the first stdout line in a thread, giving up after timeout_s if the emulator prints nothing."""
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.append(self._process.stdout.readline()), daemon=True)
         reader.start()

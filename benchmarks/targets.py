@@ -94,8 +94,8 @@ def _events_per_cpu_s(big: ScenarioResult | None) -> TargetOutcome:
     return TargetOutcome(target, big.spec.key, measured, ours.events_per_cpu_s >= MIN_EVENTS_PER_CPU_S)
 
 
-def _peak_rss(scenario: ScenarioResult | None, what: str) -> TargetOutcome:
-    target = f"peak RSS of the {what} under {MAX_PEAK_RSS_MB:g} MB"
+def _peak_rss(scenario: ScenarioResult | None, sync_label: str) -> TargetOutcome:
+    target = f"peak RSS of the {sync_label} under {MAX_PEAK_RSS_MB:g} MB"
     ours = _row(scenario, OURS_FULL)
     if ours is None:
         return _not_run(target, scenario, "the full sync of this scenario did not run or failed")

@@ -176,7 +176,8 @@ def test_payloads_encoded_decoded_and_invalid(emulator, db_path):
     assert json.loads(rows[2])["input"]["payloads"] == [{"prompt": "hello"}]
     assert json.loads(rows[3])["input"]["payloads"] == ["already decoded"]
     assert "%%% not base64 %%%" in rows[4]
-    assert errors[2] is None and errors[3] is None
+    assert errors[2] is None
+    assert errors[3] is None
     assert errors[4] is not None
 
 

@@ -12,7 +12,7 @@ def _open_runs(db_path) -> int:
     return scalar(db_path, f"select count(*) from {DATASET}.runs where status in ('RUNNING', 'RETRYING_AFTER_ERROR') or status is null")
 
 
-def test_no_change_sync_sends_list_pages_and_one_request_per_open_run(emulator, db_path):
+def test_no_change_sync_request_budget(emulator, db_path):
     run_sync(sync_options(emulator, db_path, page_size=1000))
     open_runs = _open_runs(db_path)
     assert open_runs > 0

@@ -121,7 +121,7 @@ def test_final_status_without_closing_event_stays_open():
     assert open_run == OpenRun(status="COMPLETED", event_count=1, last_event_id=1, closed_seen=False)
 
 
-def test_closed_history_with_open_status_gets_one_more_sync():
+def test_closed_open_run_rechecked_once():
     events = _rows("WORKFLOW_EXECUTION_STARTED", "WORKFLOW_EXECUTION_FAILED")
 
     first = _open_run_after("RUNNING", events, events, previous=None)

@@ -1,4 +1,4 @@
-"""Which runs one sync must fetch, and what it remembers for the next one.
+"""Change capture: the runs one sync must fetch, and the state it keeps for the next one.
 
 Runs are mutable: a RUNNING run later completes, fails or is retried, and its
 history grows. Following `start_time` alone would leave such runs at RUNNING

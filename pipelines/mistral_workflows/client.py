@@ -173,7 +173,7 @@ class WorkflowsClient:
 
     # NOTE: a request still costs 300-700 microseconds of CPU in httpx and h11, and a
     # run needs two. At zero latency that caps a sync near 16,000-20,000 events per CPU
-    # second on a 2-core test machine, short of a 25,000 target; an asyncio or HTTP/2
+    # second on a 2-core test machine, short of a 25,000 target. An asyncio or HTTP/2
     # client would be the next step.
     def _get_json_once(self, path: str, params: dict[str, Any], endpoint: str) -> Any:
         request = httpx.Request(

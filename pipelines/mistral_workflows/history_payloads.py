@@ -81,7 +81,7 @@ def drop_attributes(attributes):
 
 
 def strip_payloads(value):
-    """Drop the payload data of a value that holds user data, such as a run's result.
+    """Drop the payload data of a value that contains user data, such as a run's result.
 
     A payload, a `{"payloads": [...]}` list, or an object that contains some keeps its
     structure with each payload replaced by "<dropped>". Any other value was already
