@@ -187,26 +187,29 @@ def _start_sync(emu, db_path: Path, *extra: str):
     )
 
 
-def _wait_for_lock_holder(lock_path: Path, timeout_s: float = 20) -> None:
+def _wait_until_listing(emu, first_sync, timeout_s: float = 30) -> None:
+    """Wait until the first sync sends its list request, which it sends while holding the lock.
+
+    Reading the emulator's counter instead of trying the lock keeps the test from taking
+    the lock itself at the moment the first sync requests it.
+    """
     import time
 
     deadline = time.monotonic() + timeout_s
-    probe = filelock.FileLock(str(lock_path), timeout=0)
     while time.monotonic() < deadline:
-        try:
-            probe.acquire()
-            probe.release()
-            time.sleep(0.05)
-        except filelock.Timeout:
+        if emu.counter.snapshot()["list"] >= 1:
             return
-    raise AssertionError("the first sync never took the lock")
+        if first_sync.poll() is not None:
+            raise AssertionError(f"the first sync ended early: {first_sync.communicate()[1]}")
+        time.sleep(0.02)
+    raise AssertionError("the first sync never sent its list request")
 
 
 def test_first_sync_keeps_lock_and_second_exits_4(emulator, tmp_path):
     db_path = tmp_path / "runs.duckdb"
-    emulator.faults.inject("slow", count=1, endpoint="list", seconds=3)
+    emulator.faults.inject("slow", count=1, endpoint="list", seconds=5)
     first = _start_sync(emulator, db_path)
-    _wait_for_lock_holder(SyncOptions(api_key="", duckdb_path=db_path).lock_path)
+    _wait_until_listing(emulator, first)
 
     second = _sync(emulator, db_path)
     first_out, first_err = first.communicate(timeout=60)
@@ -219,7 +222,7 @@ def test_wait_lets_second_sync_run_after_first(emulator, tmp_path):
     db_path = tmp_path / "runs.duckdb"
     emulator.faults.inject("slow", count=1, endpoint="list", seconds=2)
     first = _start_sync(emulator, db_path)
-    _wait_for_lock_holder(SyncOptions(api_key="", duckdb_path=db_path).lock_path)
+    _wait_until_listing(emulator, first)
 
     second = _sync(emulator, db_path, "--wait", "60")
     first.communicate(timeout=60)
@@ -236,7 +239,7 @@ def test_lock_of_killed_sync_does_not_block(emulator, tmp_path):
     emulator.faults.inject("slow", count=1, endpoint="list", seconds=4)
     first = _start_sync(emulator, db_path)
     lock_path = SyncOptions(api_key="", duckdb_path=db_path).lock_path
-    _wait_for_lock_holder(lock_path)
+    _wait_until_listing(emulator, first)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
 
