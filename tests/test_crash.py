@@ -57,6 +57,9 @@ def test_sigkill_then_next_sync_completes(tmp_path, marker):
         assert first.returncode == 0, first.stderr
         emu.advance(3 * 3600)
         added = emu.add_runs(30)
+        if marker == "Listed":
+            # One slow detail request keeps the extract running until the kill lands.
+            emu.faults.inject("slow", count=1, endpoint="detail", seconds=5)
 
         killed = _kill_when(_start_sync(emu, db_path), marker)
         assert killed, f"the sync finished before it logged {marker!r}"
