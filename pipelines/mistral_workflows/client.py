@@ -238,7 +238,7 @@ class WorkflowsClient:
             self.retries += 1
             count = self.retries
         if count <= MAX_RETRY_WARNINGS:
-            logger.warning("%s; retry %d of %d in %.1f s", error, attempt, self.retry.max_attempts - 1, wait_s)
+            logger.warning("%s; retry %d of %d in %.2f s", error, attempt, self.retry.max_attempts - 1, wait_s)
             if count == MAX_RETRY_WARNINGS:
                 logger.warning("Further retries in this sync are only counted in the summary")
 
