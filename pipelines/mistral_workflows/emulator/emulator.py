@@ -170,7 +170,11 @@ class Emulator:
     def _bind(self) -> None:
         self.stopping.clear()
         self._server = EmulatorHTTPServer(self.port, self)
-        logger.info("emulator serving %d runs at %s", len(self._runs), self.url)
+        visible = len(self.run_ids())
+        logger.info(
+            "emulator serving %d runs at %s (%d more start as its clock advances)",
+            visible, self.url, len(self._runs) - visible,
+        )
 
     # Clock and data controls.
 
