@@ -255,6 +255,28 @@ def test_report_to_missing_folder_is_one_line(emulator, tmp_path):
 
     result = run_cli("report", "--duckdb", str(db_path), "--out", "/proc/no-such-folder/report.html")
 
-    assert result.returncode == 1
+    assert result.returncode == EXIT_USAGE
     assert "Traceback" not in result.stderr
     assert "Cannot write the report" in result.stderr
+
+
+def test_missing_database_folder_created_with_warning(emulator, tmp_path):
+    db_path = tmp_path / "new" / "nested" / "runs.duckdb"
+
+    result = _sync(emulator, db_path)
+
+    assert result.returncode == 0, result.stderr
+    assert db_path.is_file()
+    assert f"Created the folder {db_path.parent}" in result.stderr
+
+
+def test_database_path_under_file_exits_64(emulator, tmp_path):
+    blocking_file = tmp_path / "afile"
+    blocking_file.write_text("not a folder")
+
+    result = _sync(emulator, blocking_file / "runs.duckdb")
+
+    assert result.returncode == EXIT_USAGE
+    assert f"{blocking_file} is a file, not a folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert blocking_file.read_text() == "not a folder"

@@ -23,6 +23,7 @@ from .errors import (
     EXIT_USAGE,
     ConfigError,
     DatabaseBusy,
+    InvalidOption,
     SyncAlreadyRunning,
     SyncError,
 )
@@ -44,7 +45,7 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0   success
   1   unexpected error (a bug: please report it with the log)
-  2   the API key is missing or rejected (MISTRAL_API_KEY)
+  2   the API key is missing, malformed or rejected (MISTRAL_API_KEY)
   3   the API failed: unreachable, retries used up, or invalid responses
   4   another sync of the same database is running
   5   the database file is held open by another process, or cannot be written
@@ -198,7 +199,7 @@ def report(duckdb_path, dataset, out_path) -> None:
         try:
             write_report(duckdb_path, out_path, dataset)
         except OSError as error:
-            raise SyncError(f"Cannot write the report to {out_path}: {error.strerror or error}") from None
+            raise InvalidOption(f"Cannot write the report to {out_path}: {error.strerror or error}") from None
         click.echo(f"Report written to {out_path} ({out_path.stat().st_size:,} bytes)")
 
     _exit_on_error(write)
@@ -216,9 +217,9 @@ def _sync_lock(options: SyncOptions, wait_s: float):
     filelock uses flock on Linux, so the kernel frees the lock when its holder dies and
     a lock left by a killed sync does not block the next one.
     """
+    _create_database_folder(options.duckdb_path.parent)
     lock = filelock.FileLock(str(options.lock_path), timeout=wait_s)
     try:
-        options.lock_path.parent.mkdir(parents=True, exist_ok=True)
         held = lock.acquire()
     except filelock.Timeout:
         _fail(SyncAlreadyRunning(
@@ -231,6 +232,26 @@ def _sync_lock(options: SyncOptions, wait_s: float):
             "The folder of --duckdb must be writable"
         ))
     return held
+
+
+def _create_database_folder(folder: Path) -> None:
+    """Create the folder of --duckdb when it is missing, with a warning.
+
+    The warning makes a typo in a cron path visible instead of silently starting a new database.
+    """
+    if folder.is_dir():
+        return
+
+    nearest_existing = next((parent for parent in (folder, *folder.parents) if parent.exists()), None)
+    if nearest_existing is not None and not nearest_existing.is_dir():
+        _fail(InvalidOption(f"Invalid --duckdb path: {nearest_existing} is a file, not a folder"))
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        _fail(DatabaseBusy(
+            f"Cannot create the folder {folder} for --duckdb: {error.strerror or error}. Its parent must be writable"
+        ))
+    logger.warning("Created the folder %s for the database, which did not exist", folder)
 
 
 def _run_sync_command(options: SyncOptions, wait_s: float, log_format: str) -> None:
