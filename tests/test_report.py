@@ -255,3 +255,24 @@ def test_report_open_runs_in_readable_units(written_report):
     assert '<td class="number">6\u00a0h 0\u00a0min</td>' in page  # age of run-stuck
     assert '<td class="number">3\u00a0h 0\u00a0min</td>' in page  # its silence
     assert "<td>yes</td>" in page
+
+
+def test_report_names_dropped_view(tmp_path):
+    path = build_scenario_database(tmp_path / "scenario.duckdb")
+    connection = duckdb.connect(str(path))
+    connection.execute(f"drop view {SCENARIO_DATASET}.activity_stats").fetchall()
+    connection.close()
+
+    with pytest.raises(ReportError, match="is missing the views activity_stats: run a sync"):
+        write_report(path, tmp_path / "report.html", dataset=SCENARIO_DATASET)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_report_on_dropped_events_table(tmp_path):
+    path = build_scenario_database(tmp_path / "scenario.duckdb")
+    connection = duckdb.connect(str(path))
+    connection.execute(f"drop table {SCENARIO_DATASET}.run_events").fetchall()
+    connection.close()
+
+    with pytest.raises(ReportError, match="cannot read the views of dataset .*run_events"):
+        write_report(path, tmp_path / "report.html", dataset=SCENARIO_DATASET)

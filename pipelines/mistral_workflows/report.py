@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from mistral_workflows.report_charts import duration_trend_chart, runs_per_day_chart, success_rate_chart
@@ -34,6 +35,10 @@ def write_report(duckdb_path: Path, out_path: Path, dataset: str = "mistral_work
     connection = open_dataset(Path(duckdb_path), dataset)
     try:
         data = read_report_data(connection, dataset)
+    except duckdb.CatalogException as error:
+        # The views exist, but a table or view one of them reads was dropped.
+        reason = str(error).splitlines()[0]
+        raise ReportError(f"cannot read the views of dataset {dataset!r}: {reason}") from None
     finally:
         connection.close()
 

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from mistral_workflows.errors import DatabaseBusy, InvalidOption
-from mistral_workflows.views import quote_identifier
+from mistral_workflows.views import quote_identifier, view_names
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +78,19 @@ def open_dataset(duckdb_path: Path, dataset: str) -> duckdb.DuckDBPyConnection:
         "select view_name from duckdb_views() where database_name = ? and schema_name = ?",
         [catalog, dataset],
     ).fetchall()
-    if "runs_enriched" not in {row[0] for row in present}:
+    present_names = {row[0] for row in present}
+    if "runs_enriched" not in present_names:
         connection.close()
         raise ReportError(
             f"dataset {dataset!r} in {duckdb_path} has no analytics views: "
             "run a sync first, or pass the dataset name the sync used"
+        )
+    missing = [name for name in view_names() if name not in present_names]
+    if missing:
+        connection.close()
+        raise ReportError(
+            f"dataset {dataset!r} in {duckdb_path} is missing the views {', '.join(missing)}: "
+            "run a sync to create them again"
         )
 
     connection.execute(f"use {quote_identifier(catalog)}.{quote_identifier(dataset)}").fetchall()
