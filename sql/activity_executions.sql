@@ -144,9 +144,9 @@ select
     scheduled_events.scheduled_time,
     first_started_events.started_time,
     first_closing_events.closed_time,
-    date_diff('millisecond', scheduled_events.scheduled_time, first_started_events.started_time)
+    (epoch_us(first_started_events.started_time) - epoch_us(scheduled_events.scheduled_time)) // 1000
         as schedule_to_start_ms,
-    date_diff('millisecond', first_started_events.started_time, first_closing_events.closed_time)
+    (epoch_us(first_closing_events.closed_time) - epoch_us(first_started_events.started_time)) // 1000
         as start_to_close_ms,
     first_closing_events.failure_message,
     first_closing_events.failure_type,

@@ -112,7 +112,7 @@ select
     tree_totals.count_other,
     tree_times.first_start_time,
     tree_times.last_end_time,
-    date_diff('millisecond', tree_times.first_start_time, tree_times.last_end_time) / 1000.0 as wall_time_s,
+    (epoch_us(tree_times.last_end_time) - epoch_us(tree_times.first_start_time)) // 1000 / 1000.0 as wall_time_s,
     tree_totals.count_failed > 0 as has_failure
 from tree_totals
 inner join tree_times on tree_times.root_execution_id = tree_totals.root_execution_id

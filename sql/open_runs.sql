@@ -44,8 +44,8 @@ run_ages as (
     select
         open_enriched_runs.run_id,
         sync_time.as_of,
-        date_diff('millisecond', open_enriched_runs.start_time, sync_time.as_of) / 1000.0 as age_s,
-        date_diff('millisecond', open_enriched_runs.last_event_time, sync_time.as_of) / 1000.0
+        (epoch_us(sync_time.as_of) - epoch_us(open_enriched_runs.start_time)) // 1000 / 1000.0 as age_s,
+        (epoch_us(sync_time.as_of) - epoch_us(open_enriched_runs.last_event_time)) // 1000 / 1000.0
             as since_last_event_s
     from open_enriched_runs
     cross join sync_time

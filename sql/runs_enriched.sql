@@ -112,7 +112,7 @@ select
     case
         when not run_outcomes.is_final then null
         when loaded_runs.end_time is not null and loaded_runs.start_time is not null
-            then date_diff('millisecond', loaded_runs.start_time, loaded_runs.end_time) / 1000.0
+            then (epoch_us(loaded_runs.end_time) - epoch_us(loaded_runs.start_time)) // 1000 / 1000.0
         else loaded_runs.total_duration_ms / 1000.0
     end as duration_s,
     run_outcomes.is_final,

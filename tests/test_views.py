@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from analytics_fixtures import (
+    DAY_ONE,
     LAST_SYNCED_AT,
+    _activity_closed,
+    _activity_scheduled,
+    _activity_started,
+    _event_row,
+    _started,
+    at,
     create_loaded_tables,
     insert_rows,
     load_scenario,
@@ -199,3 +207,27 @@ def test_view_cycle_rejected(tmp_path, monkeypatch):
 
     with pytest.raises(views.ViewDefinitionError, match="cycle"):
         views.view_names()
+
+
+def test_latencies_are_elapsed_milliseconds():
+    """A 0.2 ms queue wait that crosses a millisecond boundary is 0 ms, and a 4.278 ms run is 4 ms."""
+    connection = duckdb.connect()
+    create_loaded_tables(connection, "wf_ms")
+    run = next(row for row in scenario_runs() if row["run_id"] == "run-completed")
+    insert_rows(connection, "wf_ms", "runs", [run])
+    scheduled_at = at(DAY_ONE, "08:00:01.999900")
+    history = [
+        _started(at(DAY_ONE, "08:00:00"), "document-summarizer"),
+        _activity_scheduled(scheduled_at, "call_llm", "1"),
+        _activity_started(scheduled_at + timedelta(microseconds=200), scheduled_event_id=2, attempt=1),
+        _activity_closed(scheduled_at + timedelta(microseconds=4_478), "ACTIVITY_TASK_COMPLETED", 2, 3),
+    ]
+    events = [_event_row("run-completed", event_id, *event) for event_id, event in enumerate(history, start=1)]
+    insert_rows(connection, "wf_ms", "run_events", events)
+
+    views.create_views(connection, "wf_ms")
+
+    latencies = connection.execute(
+        "select schedule_to_start_ms, start_to_close_ms from wf_ms.activity_executions"
+    ).fetchall()
+    assert latencies == [(0, 4)]
