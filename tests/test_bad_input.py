@@ -244,3 +244,55 @@ def test_unreadable_start_time_skips_run_and_keeps_others(emulator, db_path):
     assert summary.counts.missing_runs == 1
     assert scalar(db_path, f"select count(*) from {DATASET}.runs where run_id = ?", [bad["run_id"]]) == 0
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids()) - 1
+
+
+def test_unreadable_history_keeps_run_row_and_retries(emulator, db_path):
+    bad = _run()
+    emulator.put_run(bad, {"events": {"not": "a list"}})
+
+    first = _sync(emulator, db_path)
+
+    assert first.counts.missing_runs == 1
+    assert scalar(db_path, f"select status from {DATASET}.runs where run_id = ?", [bad["run_id"]]) == "COMPLETED"
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [bad["run_id"]]) == 0
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
+
+    emulator.put_run(bad, _closed_history())
+    emulator.reset_requests()
+    second = _sync(emulator, db_path)
+
+    assert second.counts.missing_runs == 0
+    assert emulator.requests["history"] >= 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [bad["run_id"]]) == 2
+
+
+def test_open_run_with_unreadable_history_stays_open(emulator, db_path):
+    run = _run(status="RUNNING", end_time=None)
+    opening = {"events": [_event("1", "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", workflowType={"name": "odd-workflow"})]}
+    emulator.put_run(run, opening)
+    _sync(emulator, db_path)
+    growing = {"events": [*opening["events"], _event("2"), _event("bad-id")]}
+    emulator.put_run(run, growing)
+
+    for _ in range(12):
+        skipped = _sync(emulator, db_path)
+        assert skipped.counts.missing_runs == 1
+    emulator.put_run(dict(run, status="COMPLETED", end_time="2026-11-20T10:00:05Z"), _closed_history(_event("2")))
+    recovered = _sync(emulator, db_path)
+
+    assert recovered.counts.missing_runs == 0
+    assert recovered.counts.changed_runs == 1
+    assert scalar(db_path, f"select status from {DATASET}.runs where run_id = ?", [run["run_id"]]) == "COMPLETED"
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [run["run_id"]]) == 3
+
+
+def test_html_history_skips_one_run_and_loads_others(emulator, db_path):
+    # One request at a time, so the first run's three attempts take all three faults.
+    emulator.faults.inject("html200", count=3, endpoint="history")
+
+    summary = _sync(emulator, db_path, concurrency=1, max_attempts=3)
+
+    assert summary.counts.missing_runs == 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
+    assert scalar(db_path, f"select count(distinct run_id) from {DATASET}.run_events") == len(emulator.run_ids()) - 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where event_type like '%<html>%'") == 0

@@ -30,6 +30,7 @@ from .concurrency import AdaptiveLimit
 from .errors import (
     ApiError,
     AuthError,
+    InvalidResponse,
     PaginationError,
     RateLimited,
     RequestRejected,
@@ -131,7 +132,7 @@ class WorkflowsClient:
         """Fetch one run's details, `result` included."""
         body = self._get_json(f"{RUNS_PATH}/{run_id}", {}, endpoint="detail")
         if not isinstance(body, dict) or "execution_id" not in body:
-            raise TransientApiError(
+            raise InvalidResponse(
                 f"GET {RUNS_PATH}/{run_id} returned {_describe(body)}, expected a run object with execution_id",
                 endpoint="detail",
             )
@@ -143,7 +144,7 @@ class WorkflowsClient:
         body = self._get_json(f"{RUNS_PATH}/{run_id}/history", query, endpoint="history")
         if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("events"), list)):
             return body
-        raise TransientApiError(
+        raise InvalidResponse(
             f"GET {RUNS_PATH}/{run_id}/history returned {_describe(body)}, expected an object with an events list",
             endpoint="history",
         )
@@ -282,21 +283,21 @@ def _raise_for_status(response: httpx.Response, path: str, endpoint: str) -> Non
 def _parse_json(response: httpx.Response, path: str, endpoint: str) -> Any:
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
-        raise TransientApiError(
+        raise InvalidResponse(
             f"GET {path} returned {content_type or 'no content type'} instead of JSON: {_short_text(response)}",
             endpoint=endpoint,
         )
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as error:
-        raise TransientApiError(
+        raise InvalidResponse(
             f"GET {path} returned invalid JSON ({error}; {len(response.content)} bytes)", endpoint=endpoint
         ) from None
 
 
 def _check_page(body: Any) -> tuple[list[dict], str | None]:
     if not isinstance(body, dict) or not isinstance(body.get("executions"), list):
-        raise TransientApiError(
+        raise InvalidResponse(
             f"GET {RUNS_PATH} returned {_describe(body)}, expected an object with an executions list",
             endpoint="list",
         )

@@ -61,6 +61,10 @@ class RateLimited(TransientApiError):
     """429 Too Many Requests."""
 
 
+class InvalidResponse(TransientApiError):
+    """A body that is not the JSON the endpoint returns: a proxy's HTML page, truncated or wrongly shaped JSON."""
+
+
 class PaginationError(ApiError):
     """The run list handed out a page token it had already given in this listing."""
 

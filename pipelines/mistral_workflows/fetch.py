@@ -17,12 +17,15 @@ from typing import Callable
 
 from .change_capture import OpenRun, is_final
 from .client import WorkflowsClient
-from .errors import RunNotFound
+from .errors import InvalidResponse, RunNotFound
 from .history import HistoryFormatError, closing_status, normalise_history
 from .rows import InvalidRunError, run_row
 from .settings import SyncOptions
 
 logger = logging.getLogger(__name__)
+
+# Errors that concern one run only: the sync skips that run, remembers it and goes on.
+UNREADABLE_RUN_ERRORS = (RunNotFound, InvalidResponse, InvalidRunError, HistoryFormatError)
 
 
 @dataclass
@@ -30,7 +33,7 @@ class FetchResult:
     """The outcome for one run: rows to load and what to remember about it."""
 
     key: str
-    outcome: str  # "new", "changed", "unchanged" or "missing"
+    outcome: str  # "new", "changed", "unchanged" or "missing" (skipped this sync)
     run_row: dict | None = None
     events: list[dict] = field(default_factory=list)
     open_run: OpenRun | None = None  # None once the run is final and fully loaded
@@ -63,16 +66,24 @@ class RunFetcher:
         yield from _run_bounded(jobs, self.options.concurrency)
 
     def fetch_new(self, key: str) -> FetchResult:
-        """Fetch a run never loaded (or remembered as missing): detail, then history."""
+        """Fetch a run never loaded (or remembered as missing): detail, then history.
+
+        When the detail is readable but the history is not, the run's row is still
+        loaded, and the run is retried next sync for its history.
+        """
         try:
             detail = self.client.get_run(key)
             row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
-            if not self.options.with_history:
-                return self._without_history(key, row, "new")
+        except UNREADABLE_RUN_ERRORS as error:
+            return FetchResult(key=key, outcome="missing", error=str(error))
+
+        if not self.options.with_history:
+            return self._without_history(key, row, "new")
+        try:
             history = self.client.get_history(key, decode_payloads=self._server_decodes())
             events = self._normalise(history, key)
-        except (RunNotFound, InvalidRunError, HistoryFormatError) as error:
-            return FetchResult(key=key, outcome="missing", error=str(error))
+        except UNREADABLE_RUN_ERRORS as error:
+            return FetchResult(key=key, outcome="missing", run_row=row, start_time=row["start_time"], error=str(error))
 
         return FetchResult(
             key=key,
@@ -96,8 +107,9 @@ class RunFetcher:
             events = self._normalise(history, key)
             detail = self.client.get_run(key)
             row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
-        except (RunNotFound, InvalidRunError, HistoryFormatError) as error:
-            return FetchResult(key=key, outcome="missing", error=str(error))
+        except UNREADABLE_RUN_ERRORS as error:
+            # The run stays open, so every sync re-checks it until its history can be read again.
+            return FetchResult(key=key, outcome="missing", open_run=previous, error=str(error))
 
         new_events = [event for event in events if event["event_id"] > previous.last_event_id]
         return FetchResult(

@@ -210,7 +210,10 @@ def _record(result: FetchResult, state: ChangeState, counts: SyncCounts, now: da
     if result.outcome == "missing":
         counts.missing_runs += 1
         logger.warning("Skipping run %s for now, will retry next sync: %s", result.key, result.error)
-        state.mark_missing(result.key, now)
+        if result.open_run is not None:
+            state.mark_open(result.key, result.open_run)
+        else:
+            state.mark_missing(result.key, now)
         return
 
     if result.outcome == "new":
