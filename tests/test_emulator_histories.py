@@ -199,3 +199,26 @@ def test_cli_serves_until_interrupted():
     assert len(response.json()["executions"]) == 12
     assert process.returncode == 0
     assert "Traceback" not in stderr
+
+
+def test_history_file_newest_first_derives_closed_run(tmp_path):
+    events = [
+        {"eventId": "1", "eventTime": "2026-11-20T10:00:00Z", "eventType": "WorkflowExecutionStarted",
+         "workflowExecutionStartedEventAttributes": {"workflowType": {"name": "reversed"}}},
+        {"eventId": "2", "eventTime": "2026-11-20T10:00:01Z", "eventType": "WorkflowTaskScheduled",
+         "workflowTaskScheduledEventAttributes": {}},
+        {"eventId": "3", "eventTime": "2026-11-20T10:00:07Z", "eventType": "WorkflowExecutionCompleted",
+         "workflowExecutionCompletedEventAttributes": {}},
+    ]
+    (tmp_path / "reversed.json").write_bytes(orjson.dumps({"events": events[::-1]}))
+
+    with Emulator(api_key=KEY, histories_dir=tmp_path) as emulator:
+        run_id = emulator.run_ids()[0]
+        headers = {"Authorization": f"Bearer {KEY}"}
+        detail = httpx.get(f"{emulator.url}/v1/workflows/runs/{run_id}", headers=headers).json()
+        history = httpx.get(f"{emulator.url}/v1/workflows/runs/{run_id}/history", headers=headers).json()
+
+    assert detail["status"] == "COMPLETED"
+    assert detail["total_duration_ms"] == 7000
+    assert detail["workflow_name"] == "reversed"
+    assert [event["eventId"] for event in history["events"]] == ["3", "2", "1"]

@@ -96,9 +96,21 @@ def _events_of(document: object) -> list[dict]:
         raise NotAHistoryError("expected {\"events\": [...]} or a list of events, with at least one event")
     if not all(isinstance(event, dict) and "eventType" in event for event in events):
         raise NotAHistoryError("every event must be an object with an eventType")
+    events = _in_event_id_order(events)
     if _event_type_name(events[0]) != "WorkflowExecutionStarted":
         raise NotAHistoryError(f"the first event is {events[0].get('eventType')!r}, not a workflow execution start")
     return events
+
+
+def _in_event_id_order(events: list[dict]) -> list[dict]:
+    """Return the events sorted by eventId, so that a file written newest first reads the same.
+
+    Events whose ids are not all integers are kept in file order.
+    """
+    try:
+        return sorted(events, key=lambda event: int(event["eventId"]))
+    except (KeyError, TypeError, ValueError):
+        return events
 
 
 def _event_type_name(event: dict) -> str:
