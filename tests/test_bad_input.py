@@ -296,3 +296,17 @@ def test_html_history_skips_one_run_and_loads_others(emulator, db_path):
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
     assert scalar(db_path, f"select count(distinct run_id) from {DATASET}.run_events") == len(emulator.run_ids()) - 1
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events where event_type like '%<html>%'") == 0
+
+
+def test_shrinking_history_warns_and_keeps_events(emulator, db_path, caplog):
+    run = _run(status="RUNNING", end_time=None)
+    started = _event("1", "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", workflowType={"name": "odd-workflow"})
+    emulator.put_run(run, {"events": [started, _event("2"), _event("3")]})
+    _sync(emulator, db_path)
+    emulator.put_run(run, {"events": [started]})
+
+    with caplog.at_level("WARNING", logger="mistral_workflows.fetch"):
+        _sync(emulator, db_path)
+
+    assert "fewer than the 3 loaded before" in caplog.text
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [run["run_id"]]) == 3

@@ -103,6 +103,11 @@ class RunFetcher:
             raw_events = _raw_events(history)
             if not _history_moved(raw_events, previous, listed_status):
                 return FetchResult(key=key, outcome="unchanged", open_run=previous)
+            if len(raw_events) < previous.event_count:
+                logger.warning(
+                    "Run %s: the history has %d events, fewer than the %d loaded before; loaded events are kept",
+                    key, len(raw_events), previous.event_count,
+                )
 
             events = self._normalise(history, key)
             detail = self.client.get_run(key)
