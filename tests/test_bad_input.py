@@ -7,6 +7,7 @@ import json
 import uuid
 
 import orjson
+import pytest
 
 from conftest import DATASET, query, scalar, sync_options
 from mistral_workflows.sync import run_sync
@@ -257,11 +258,13 @@ def test_unreadable_history_keeps_run_row_and_retries(emulator, db_path):
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [bad["run_id"]]) == 0
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
 
+    for _ in range(11):
+        assert _sync(emulator, db_path).counts.missing_runs == 1
     emulator.put_run(bad, _closed_history())
     emulator.reset_requests()
-    second = _sync(emulator, db_path)
+    recovered = _sync(emulator, db_path)
 
-    assert second.counts.missing_runs == 0
+    assert recovered.counts.missing_runs == 0
     assert emulator.requests["history"] >= 1
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [bad["run_id"]]) == 2
 
@@ -296,6 +299,7 @@ def test_html_history_skips_one_run_and_loads_others(emulator, db_path):
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids())
     assert scalar(db_path, f"select count(distinct run_id) from {DATASET}.run_events") == len(emulator.run_ids()) - 1
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events where event_type like '%<html>%'") == 0
+    assert scalar(db_path, f"select runs_written from {DATASET}.sync_log") == len(emulator.run_ids())
 
 
 def test_shrinking_history_warns_and_keeps_events(emulator, db_path, caplog):
@@ -310,3 +314,35 @@ def test_shrinking_history_warns_and_keeps_events(emulator, db_path, caplog):
 
     assert "fewer than the 3 loaded before" in caplog.text
     assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [run["run_id"]]) == 3
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"end_time": "0001-01-01T00:30:00+01:00"},
+        {"start_time": "9999-12-31T23:30:00-01:00"},
+        {"total_duration_ms": 1e300},
+        {"total_duration_ms": 2**63},
+    ],
+    ids=["end-before-year-1-in-utc", "start-after-year-9999-in-utc", "duration-1e300", "duration-beyond-int64"],
+)
+def test_out_of_range_run_field_skipped(emulator, db_path, fields):
+    bad = _run(**fields)
+    emulator.put_run(bad, _closed_history())
+
+    summary = _sync(emulator, db_path)
+
+    assert summary.counts.missing_runs == 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs where run_id = ?", [bad["run_id"]]) == 0
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids()) - 1
+
+
+def test_run_id_rejected_with_422_is_skipped(emulator, db_path):
+    bad = _run()
+    bad["run_id"] = bad["execution_id"] = "wf-order-42"
+    emulator.put_run(bad, _closed_history())
+
+    summary = _sync(emulator, db_path)
+
+    assert summary.counts.missing_runs == 1
+    assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids()) - 1

@@ -136,14 +136,18 @@ class ChangeState:
         self._state["missing_runs"].pop(key, None)
         self._state["recent_final"][key] = start_time.isoformat() if start_time else None
 
-    def mark_missing(self, key: str, now: datetime) -> None:
-        """Remember a run that could not be fetched; give up after MAX_MISSING_ATTEMPTS syncs."""
+    def mark_missing(self, key: str, now: datetime, *, may_give_up: bool = True) -> None:
+        """Remember a run that could not be fetched.
+
+        With `may_give_up` (the API returned 404, so the run may have been deleted), the
+        run is dropped after MAX_MISSING_ATTEMPTS syncs; otherwise it is retried every sync.
+        """
         self._state["open_runs"].pop(key, None)
         entry = self._state["missing_runs"].setdefault(key, {"since": now.isoformat(), "attempts": 0})
         entry["attempts"] += 1
-        if entry["attempts"] >= MAX_MISSING_ATTEMPTS:
+        if may_give_up and entry["attempts"] >= MAX_MISSING_ATTEMPTS:
             logger.warning(
-                "Run %s could not be fetched in %d syncs since %s; no longer retrying it",
+                "Run %s was not found in %d syncs since %s; no longer retrying it",
                 key,
                 entry["attempts"],
                 entry["since"],

@@ -17,7 +17,7 @@ from typing import Callable
 
 from .change_capture import OpenRun, is_final
 from .client import WorkflowsClient
-from .errors import InvalidResponse, RunNotFound
+from .errors import InvalidResponse, RequestRejected, RunNotFound
 from .history import HistoryFormatError, closing_status, normalise_history
 from .rows import InvalidRunError, run_row
 from .settings import SyncOptions
@@ -25,7 +25,7 @@ from .settings import SyncOptions
 logger = logging.getLogger(__name__)
 
 # Errors that concern one run only: the sync skips that run, remembers it and goes on.
-UNREADABLE_RUN_ERRORS = (RunNotFound, InvalidResponse, InvalidRunError, HistoryFormatError)
+UNREADABLE_RUN_ERRORS = (RunNotFound, RequestRejected, InvalidResponse, InvalidRunError, HistoryFormatError)
 
 
 @dataclass
@@ -39,6 +39,7 @@ class FetchResult:
     open_run: OpenRun | None = None  # None once the run is final and fully loaded
     start_time: datetime | None = None
     error: str | None = None
+    not_found: bool = False  # the API returned 404: the run may have been deleted
 
 
 class RunFetcher:
@@ -69,13 +70,13 @@ class RunFetcher:
         """Fetch a run never loaded (or remembered as missing): detail, then history.
 
         When the detail is readable but the history is not, the run's row is still
-        loaded, and the run is retried next sync for its history.
+        loaded, and the run is re-checked like an open run until its history can be read.
         """
         try:
             detail = self.client.get_run(key)
             row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
         except UNREADABLE_RUN_ERRORS as error:
-            return FetchResult(key=key, outcome="missing", error=str(error))
+            return FetchResult(key=key, outcome="missing", error=str(error), not_found=isinstance(error, RunNotFound))
 
         if not self.options.with_history:
             return self._without_history(key, row, "new")
@@ -83,7 +84,11 @@ class RunFetcher:
             history = self.client.get_history(key, decode_payloads=self._server_decodes())
             events = self._normalise(history, key)
         except UNREADABLE_RUN_ERRORS as error:
-            return FetchResult(key=key, outcome="missing", run_row=row, start_time=row["start_time"], error=str(error))
+            # Tracked as an open run with no events loaded: each sync re-checks its history until it can be read.
+            unread = OpenRun(status=row["status"], event_count=0, last_event_id=0)
+            return FetchResult(
+                key=key, outcome="missing", run_row=row, open_run=unread, start_time=row["start_time"], error=str(error)
+            )
 
         return FetchResult(
             key=key,

@@ -35,6 +35,8 @@ def parse_api_time(value: str | None) -> datetime | None:
         raise HistoryFormatError(
             f"time {value!r} is not a valid ISO 8601 date-time, expected e.g. '2025-10-07T20:56:01.974Z'"
         ) from None
+    except OverflowError:
+        raise HistoryFormatError(f"time {value!r} is outside the years 1 to 9999 once converted to UTC") from None
 
 
 def parse_event_time(event: dict) -> datetime | None:

@@ -12,6 +12,10 @@ from .history import parse_api_time, strip_payloads
 from .schema import EVENT_SCHEMA, RUN_SCHEMA
 
 
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
 class InvalidRunError(ValueError):
     """A run's detail lacks a field the table needs, or contains one that cannot be read."""
 
@@ -88,6 +92,10 @@ def _duration_ms(value, key: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        duration_ms = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise InvalidRunError(f"run {key}: total_duration_ms {value!r} is not an integer") from None
+
+    if not INT64_MIN <= duration_ms <= INT64_MAX:
+        raise InvalidRunError(f"run {key}: total_duration_ms {value!r} does not fit a bigint column")
+    return duration_ms

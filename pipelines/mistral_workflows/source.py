@@ -51,6 +51,7 @@ class SyncCounts:
     changed_runs: int = 0
     unchanged_runs: int = 0
     missing_runs: int = 0
+    missing_rows_written: int = 0  # skipped runs whose detail was readable, so their row was loaded
     events: int = 0
     open_after: int = 0
 
@@ -210,10 +211,12 @@ def _record(result: FetchResult, state: ChangeState, counts: SyncCounts, now: da
     if result.outcome == "missing":
         counts.missing_runs += 1
         logger.warning("Skipping run %s for now, will retry next sync: %s", result.key, result.error)
+        if result.run_row is not None:
+            counts.missing_rows_written += 1
         if result.open_run is not None:
             state.mark_open(result.key, result.open_run)
         else:
-            state.mark_missing(result.key, now)
+            state.mark_missing(result.key, now, may_give_up=result.not_found)
         return
 
     if result.outcome == "new":
