@@ -346,3 +346,24 @@ def test_run_id_rejected_with_422_is_skipped(emulator, db_path):
 
     assert summary.counts.missing_runs == 1
     assert scalar(db_path, f"select count(*) from {DATASET}.runs") == len(emulator.run_ids()) - 1
+
+
+def test_detail_lagging_closed_history_is_refreshed(emulator, db_path):
+    run = _run(status="RUNNING", end_time=None)
+    started = _event("1", "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", workflowType={"name": "odd-workflow"})
+    emulator.put_run(run, {"events": [started]})
+    _sync(emulator, db_path)
+    emulator.put_run(run, _closed_history())
+
+    for _ in range(3):
+        _sync(emulator, db_path)
+    assert scalar(db_path, f"select status from {DATASET}.runs where run_id = ?", [run["run_id"]]) == "RUNNING"
+    emulator.put_run(dict(run, status="COMPLETED", end_time="2026-11-20T10:00:05Z"), _closed_history())
+    caught_up = _sync(emulator, db_path)
+
+    assert caught_up.counts.changed_runs == 1
+    assert scalar(db_path, f"select status from {DATASET}.runs where run_id = ?", [run["run_id"]]) == "COMPLETED"
+    assert scalar(db_path, f"select count(*) from {DATASET}.run_events where run_id = ?", [run["run_id"]]) == 2
+    emulator.reset_requests()
+    _sync(emulator, db_path)
+    assert emulator.requests["detail"] == 0

@@ -121,15 +121,14 @@ def test_final_status_without_closing_event_stays_open():
     assert open_run == OpenRun(status="COMPLETED", event_count=1, last_event_id=1, closed_seen=False)
 
 
-def test_closed_open_run_rechecked_once():
+def test_closed_history_open_detail_stays_open():
     events = _rows("WORKFLOW_EXECUTION_STARTED", "WORKFLOW_EXECUTION_FAILED")
 
     first = _open_run_after("RUNNING", events, events, previous=None)
-    second = _open_run_after("RUNNING", events, events, previous=first)
 
     assert first.closed_seen is True
-    assert _history_moved(events, first, "RUNNING")
-    assert second is None
+    assert not _history_moved(events, first, "RUNNING")
+    assert _open_run_after("FAILED", events, events, previous=first) is None
 
 
 def test_duplicate_raw_events_do_not_look_like_growth():

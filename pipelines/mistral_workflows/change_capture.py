@@ -8,7 +8,8 @@ forever, so the sync keeps, in dlt's resource state (committed with each load):
   earlier, which catches runs that are listed late.
 - `open_runs`: every run not known to be final, with the size of the history last
   loaded. Each sync re-checks them with one history request, and fetches the
-  detail only when the history moved.
+  detail only when the history moved. A run whose history has closed while its
+  detail still reads as open is re-checked with one detail request instead.
 - `recent_final`: final runs inside the lookback window, so that listing them again
   costs nothing.
 - `missing_runs`: runs listed but not found (404) or unreadable when fetched. The
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # A run that is still not found after this many syncs is dropped from the retry list.
 MAX_MISSING_ATTEMPTS = 10
+# A run whose history closed while its detail still reads as open has its detail
+# re-checked for this many syncs, then is taken as done with the status the API gave.
+MAX_DETAIL_LAG_SYNCS = 10
 
 
 @dataclass
@@ -38,6 +42,7 @@ class OpenRun:
     event_count: int
     last_event_id: int
     closed_seen: bool = False
+    detail_checks: int = 0  # syncs that re-read the detail after the history closed
 
     def to_state(self) -> dict:
         return {
@@ -45,6 +50,7 @@ class OpenRun:
             "event_count": self.event_count,
             "last_event_id": self.last_event_id,
             "closed_seen": self.closed_seen,
+            "detail_checks": self.detail_checks,
         }
 
     @classmethod
@@ -54,6 +60,7 @@ class OpenRun:
             event_count=int(value.get("event_count", 0)),
             last_event_id=int(value.get("last_event_id", 0)),
             closed_seen=bool(value.get("closed_seen", False)),
+            detail_checks=int(value.get("detail_checks", 0)),
         )
 
 
@@ -137,10 +144,11 @@ class ChangeState:
         self._state["recent_final"][key] = start_time.isoformat() if start_time else None
 
     def mark_missing(self, key: str, now: datetime, *, may_give_up: bool = True) -> None:
-        """Remember a run that could not be fetched.
+        """Remember a run that could not be fetched, to retry it next sync.
 
-        With `may_give_up` (the API returned 404, so the run may have been deleted), the
-        run is dropped after MAX_MISSING_ATTEMPTS syncs; otherwise it is retried every sync.
+        `may_give_up` is set when the API returned 404, because the run may have been
+        deleted. Such a run is dropped after MAX_MISSING_ATTEMPTS syncs. Others are
+        retried on every sync.
         """
         self._state["open_runs"].pop(key, None)
         entry = self._state["missing_runs"].setdefault(key, {"since": now.isoformat(), "attempts": 0})

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable
 
-from .change_capture import OpenRun, is_final
+from .change_capture import MAX_DETAIL_LAG_SYNCS, OpenRun, is_final
 from .client import WorkflowsClient
 from .errors import InvalidResponse, RequestRejected, RunNotFound
 from .history import HistoryFormatError, closing_status, normalise_history
@@ -104,6 +104,8 @@ class RunFetcher:
         try:
             if not self.options.with_history:
                 return self._check_open_by_detail(key, previous)
+            if previous.closed_seen:
+                return self._check_closed_by_detail(key, previous)
             history = self.client.get_history(key, decode_payloads=self._server_decodes())
             raw_events = _raw_events(history)
             if not _history_moved(raw_events, previous, listed_status):
@@ -138,6 +140,22 @@ class RunFetcher:
             return FetchResult(key=key, outcome="unchanged", open_run=previous)
         return self._without_history(key, row, "changed")
 
+    def _check_closed_by_detail(self, key: str, previous: OpenRun) -> FetchResult:
+        """Re-read the detail of a run whose history has closed. The history cannot grow any more."""
+        detail = self.client.get_run(key)
+        row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
+        if is_final(row["status"]):
+            return FetchResult(key=key, outcome="changed", run_row=row, start_time=row["start_time"])
+
+        checks = previous.detail_checks + 1
+        if checks >= MAX_DETAIL_LAG_SYNCS:
+            logger.warning(
+                "Run %s: the history closed %d syncs ago but the detail still reads %r; keeping that status",
+                key, checks, row["status"],
+            )
+            return FetchResult(key=key, outcome="changed", run_row=row, start_time=row["start_time"])
+        return FetchResult(key=key, outcome="unchanged", open_run=replace(previous, detail_checks=checks))
+
     def _without_history(self, key: str, row: dict, outcome: str) -> FetchResult:
         open_run = None if is_final(row["status"]) else OpenRun(status=row["status"], event_count=0, last_event_id=0)
         return FetchResult(key=key, outcome=outcome, run_row=row, open_run=open_run, start_time=row["start_time"])
@@ -159,12 +177,8 @@ class RunFetcher:
 
 
 def _history_moved(raw_events: list, previous: OpenRun, listed_status: str | None) -> bool:
-    """Tell from the raw history whether anything about the run changed since the last load.
-
-    A closed history whose detail still read as open last time counts as moved, so
-    the detail is fetched once more.
-    """
-    return listed_status != previous.status or len(raw_events) != previous.event_count or previous.closed_seen
+    """Tell from the raw history whether anything about the run changed since the last load."""
+    return listed_status != previous.status or len(raw_events) != previous.event_count
 
 
 def _open_run_after(
@@ -173,13 +187,13 @@ def _open_run_after(
     """Return what to remember of a run just loaded, or None when nothing about it can change.
 
     A run is done once its status is final and its history contains the closing event.
-    A history that closed while the detail still reads as open gets one more sync
-    to agree, and is then taken as done with the status the API gave.
+    A history that closed while the detail still reads as open is remembered with
+    `closed_seen`, and later syncs re-read only its detail.
     """
     # NOTE: a final run whose history has no closing event (an empty history, say) stays
     # open here, so every sync re-checks it with one history request.
     closed = closing_status(events) is not None
-    if closed and (is_final(status) or (previous is not None and previous.closed_seen)):
+    if closed and is_final(status):
         return None
     last_event_id = max((event["event_id"] for event in events), default=0)
     # The raw count, not the normalised one: duplicates in a history must not look like growth.
