@@ -121,6 +121,7 @@ class RunFetcher:
             row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
         except UNREADABLE_RUN_ERRORS as error:
             # The run stays open, so every sync re-checks it until its history can be read again.
+            # NOTE: a run deleted while open (404) is re-checked, with a warning, on every sync.
             return FetchResult(key=key, outcome="missing", open_run=previous, error=str(error))
 
         new_events = [event for event in events if event["event_id"] > previous.last_event_id]
