@@ -204,3 +204,17 @@ def test_long_retry_after_stops_at_once(emulator):
 
     assert time.monotonic() - started < 5
     assert client.requests["detail"] == 1
+
+
+def test_concurrency_reductions_log_one_info_line(caplog):
+    from mistral_workflows.concurrency import AdaptiveLimit
+
+    limit = AdaptiveLimit(8)
+    with caplog.at_level("DEBUG", logger="mistral_workflows.concurrency"):
+        for _ in range(3):
+            limit.on_rate_limited()
+
+    levels = [record.levelname for record in caplog.records]
+    assert levels == ["INFO", "DEBUG", "DEBUG"]
+    assert limit.current == 1
+    assert limit.reductions == 3

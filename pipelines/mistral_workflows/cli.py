@@ -49,7 +49,7 @@ Exit codes:
   3   the API failed: unreachable, retries used up, or invalid responses
   4   another sync of the same database is running
   5   the database file is held open by another process, or cannot be written
-  64  invalid command-line usage
+  64  invalid command-line usage, or a report path that cannot be written
 """
 
 

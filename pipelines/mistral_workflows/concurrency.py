@@ -24,6 +24,7 @@ class AdaptiveLimit:
         self.current = maximum
         self._in_flight = 0
         self._successes = 0
+        self.reductions = 0
         self._condition = threading.Condition()
 
     def __enter__(self) -> AdaptiveLimit:
@@ -42,7 +43,10 @@ class AdaptiveLimit:
         with self._condition:
             lowered = max(1, self.current // 2)
             if lowered < self.current:
-                logger.info("Rate limited: lowering concurrency from %d to %d", self.current, lowered)
+                self.reductions += 1
+                # Only the first reduction of a sync is logged at info level, so a long run of 429s stays readable.
+                level = logging.INFO if self.reductions == 1 else logging.DEBUG
+                logger.log(level, "Rate limited: lowering concurrency from %d to %d", self.current, lowered)
             self.current = lowered
             self._successes = 0
 
