@@ -60,7 +60,7 @@ def write_sync_log(connection: duckdb.DuckDBPyConnection, dataset: str, summary)
         f"insert into {table} values (?, now(), ?, ?, ?, ?)",
         [
             summary.started_at,
-            summary.counts.new_runs + summary.counts.changed_runs + summary.counts.missing_rows_written,
+            summary.counts.runs_written,
             summary.counts.events,
             summary.total_requests,
             summary.duration_s,

@@ -38,8 +38,7 @@ class FetchResult:
     events: list[dict] = field(default_factory=list)
     open_run: OpenRun | None = None  # None once the run is final and fully loaded
     start_time: datetime | None = None
-    error: str | None = None
-    not_found: bool = False  # the API returned 404: the run may have been deleted
+    error: Exception | None = None  # why a "missing" run was skipped
 
 
 class RunFetcher:
@@ -76,7 +75,7 @@ class RunFetcher:
             detail = self.client.get_run(key)
             row = run_row(detail, key, self.synced_at, drop_payloads=self.options.drop_payloads)
         except UNREADABLE_RUN_ERRORS as error:
-            return FetchResult(key=key, outcome="missing", error=str(error), not_found=isinstance(error, RunNotFound))
+            return FetchResult(key=key, outcome="missing", error=error)
 
         if not self.options.with_history:
             return self._without_history(key, row, "new")
@@ -85,9 +84,9 @@ class RunFetcher:
             events = self._normalise(history, key)
         except UNREADABLE_RUN_ERRORS as error:
             # Tracked as an open run with no events loaded: each sync re-checks its history until it can be read.
-            unread = OpenRun(status=row["status"], event_count=0, last_event_id=0)
+            awaiting_history = OpenRun(status=row["status"], event_count=0, last_event_id=0)
             return FetchResult(
-                key=key, outcome="missing", run_row=row, open_run=unread, start_time=row["start_time"], error=str(error)
+                key=key, outcome="missing", run_row=row, open_run=awaiting_history, start_time=row["start_time"], error=error
             )
 
         return FetchResult(
@@ -122,7 +121,7 @@ class RunFetcher:
         except UNREADABLE_RUN_ERRORS as error:
             # The run stays open, so every sync re-checks it until its history can be read again.
             # NOTE: a run deleted while open (404) is re-checked, with a warning, on every sync.
-            return FetchResult(key=key, outcome="missing", open_run=previous, error=str(error))
+            return FetchResult(key=key, outcome="missing", open_run=previous, error=error)
 
         new_events = [event for event in events if event["event_id"] > previous.last_event_id]
         return FetchResult(

@@ -15,8 +15,8 @@ import orjson
 
 from .event_types import CANONICAL_EVENT_TYPES
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 # Event types that report a failure, a timeout or a termination.
 FAILURE_EVENT_TYPES = frozenset(
@@ -27,13 +27,13 @@ FAILURE_EVENT_TYPES = frozenset(
 def to_int(value) -> int | None:
     """Read an int64 from an int, an integral float or a string of digits; else None."""
     if type(value) is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else None
+        return value if INT64_MIN <= value <= INT64_MAX else None
     if isinstance(value, str):
         try:
             number = int(value)
         except ValueError:
             return None
-        return number if _INT64_MIN <= number <= _INT64_MAX else None
+        return number if INT64_MIN <= number <= INT64_MAX else None
     if isinstance(value, float) and value.is_integer():
         return to_int(int(value))
     return None

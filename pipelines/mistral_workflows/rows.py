@@ -9,11 +9,8 @@ import orjson
 import pyarrow as pa
 
 from .history import parse_api_time, strip_payloads
+from .history_fields import INT64_MAX, INT64_MIN
 from .schema import EVENT_SCHEMA, RUN_SCHEMA
-
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 
 
 class InvalidRunError(ValueError):

@@ -24,6 +24,7 @@ import dlt
 
 from .change_capture import ChangeState, SyncPlan, listing_window_start, plan_listed_runs
 from .client import WorkflowsClient
+from .errors import RunNotFound
 from .fetch import FetchResult, RunFetcher
 from .progress import Progress
 from .rows import events_table, runs_table
@@ -51,7 +52,7 @@ class SyncCounts:
     changed_runs: int = 0
     unchanged_runs: int = 0
     missing_runs: int = 0
-    missing_rows_written: int = 0  # skipped runs whose detail was readable, so their row was loaded
+    runs_written: int = 0  # rows handed to the `runs` table, skipped runs with a readable detail included
     events: int = 0
     open_after: int = 0
 
@@ -170,6 +171,7 @@ def _run_updates(
         _record(result, state, counts, sync.synced_at)
         sync.progress.advance()
         if result.run_row is not None:
+            counts.runs_written += 1
             batch.runs.append(result.run_row)
             batch.events.extend(result.events)
         if batch.is_full():
@@ -211,12 +213,10 @@ def _record(result: FetchResult, state: ChangeState, counts: SyncCounts, now: da
     if result.outcome == "missing":
         counts.missing_runs += 1
         logger.warning("Skipping run %s for now, will retry next sync: %s", result.key, result.error)
-        if result.run_row is not None:
-            counts.missing_rows_written += 1
         if result.open_run is not None:
             state.mark_open(result.key, result.open_run)
         else:
-            state.mark_missing(result.key, now, may_give_up=result.not_found)
+            state.mark_missing(result.key, now, may_give_up=isinstance(result.error, RunNotFound))
         return
 
     if result.outcome == "new":
